@@ -1,0 +1,104 @@
+# aiops - AIOps model management as small Unix tools over one static library.
+#
+# Adding a command (the checklist):
+#   1. cmd/aiops-NAME.c  - options, I/O wiring, exit statuses; calls lib/ only
+#   2. man/aiops-NAME.1  - mdoc; SYNOPSIS identical to the -h usage string
+#   3. tests/tNNNN-NAME.sh - git-style shell tests (bad inputs too)
+#   4. add NAME to CMDS below
+# Adding a library file: lib/NAME.c (+ its header); it is picked up by the wildcard.
+#
+# make              build build/lib/libaiops.a and build/bin/aiops-*
+# make check        unit + shell tests under prove
+# make check SANITIZE=address,undefined   the same, sanitized (objects in build/san/)
+# make bench        benchmarks; ratios against peers measured in the same run
+# make install PREFIX=/usr/local
+
+CMDS = ingest
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+PKGS     = openblas lapacke zlib libarchive libcurl libcrypto jansson
+PROVE   ?= prove
+JOBS    ?= 2
+
+ifeq ($(strip $(SANITIZE)),)
+B        = build
+SANFLAGS =
+else
+B        = build/san
+SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(PKG_LIBS),)
+$(error pkg-config cannot find $(PKGS): run scripts/install-deps.sh)
+endif
+
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+WARN      = -Wall -Wextra -Wshadow -Wno-sign-compare -Wmissing-prototypes -Wstrict-prototypes
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
+	     -Ilib $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+LIBS      = $(PKG_LIBS) -lm -lpthread
+
+LIB_SRC  = $(wildcard lib/*.c)
+LIB_OBJ  = $(LIB_SRC:lib/%.c=$(B)/obj/lib/%.o)
+LIBA     = $(B)/lib/libaiops.a
+BINS     = $(CMDS:%=$(B)/bin/aiops-%)
+UNIT_SRC = $(wildcard tests/unit/test-*.c)
+UNITS    = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+HELPERS  = $(B)/tests/gencsv
+
+all: $(BINS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+$(B)/bin/aiops-%: $(B)/obj/cmd/aiops-%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+$(B)/tests/test-%: $(B)/obj/tests/unit/test-%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
+$(B)/tests/gencsv: tests/helpers/gencsv.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -Wall -Wextra $(SANFLAGS) -o $@ $<
+
+check: all $(UNITS) $(HELPERS)
+	AIOPS_BIN=$(CURDIR)/$(B)/bin AIOPS_TESTBIN=$(CURDIR)/$(B)/tests \
+	AIOPS_SANITIZE="$(SANITIZE)" \
+	$(PROVE) -j$(JOBS) --exec '' $(UNITS) :: && \
+	AIOPS_BIN=$(CURDIR)/$(B)/bin AIOPS_TESTBIN=$(CURDIR)/$(B)/tests \
+	AIOPS_SANITIZE="$(SANITIZE)" \
+	$(PROVE) -j$(JOBS) --exec 'sh' tests/t[0-9]*.sh
+
+bench: all $(HELPERS)
+	AIOPS_BIN=$(CURDIR)/$(B)/bin AIOPS_TESTBIN=$(CURDIR)/$(B)/tests scripts/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+
+lint-man:
+	mandoc -Tlint -Wwarning man/*.[157]
+
+clean:
+	rm -rf build
+
+.PHONY: all check bench install lint-man clean
+.SECONDARY:
+
+-include $(shell find build -name '*.d' 2>/dev/null)

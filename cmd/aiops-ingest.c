@@ -1,0 +1,275 @@
+/* aiops-ingest - raw metrics to aligned feature tensors (see aiops-ingest(1)). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aiops.h"
+
+static const char usage_text[] =
+"usage: aiops-ingest [-hq] [-O format] [-o output] [--agg func] [--drop cols]\n"
+"                    [--drop-constant] [--dtype type] [--fill policy]\n"
+"                    [--header | --no-header] [--info] [--label-col col]\n"
+"                    [--labels file] [--long] [--max-gap n]\n"
+"                    [--rename old=new,...] [--scale kind] [--scaler-from tensor]\n"
+"                    [--select cols] [--skip-bad] [--sort] [--split cuts]\n"
+"                    [--step duration] [--time-col col] [--time-unit unit]\n"
+"                    [file ...]\n"
+"       aiops-ingest --prom query --start time --end time --step duration\n"
+"                    [options] url\n";
+
+enum {
+	O_AGG = 256, O_DROP, O_DROP_CONSTANT, O_DTYPE, O_FILL, O_HEADER, O_NO_HEADER, O_INFO,
+	O_LABEL_COL, O_LABELS, O_LONG, O_MAX_GAP, O_RENAME, O_SCALE, O_SCALER_FROM, O_SELECT,
+	O_SKIP_BAD, O_SORT, O_SPLIT, O_STEP, O_TIME_COL, O_TIME_UNIT, O_PROM, O_START, O_END,
+	O_HELP
+};
+
+static const struct option longopts[] = {
+	{ "agg", required_argument, NULL, O_AGG },
+	{ "drop", required_argument, NULL, O_DROP },
+	{ "drop-constant", no_argument, NULL, O_DROP_CONSTANT },
+	{ "dtype", required_argument, NULL, O_DTYPE },
+	{ "end", required_argument, NULL, O_END },
+	{ "fill", required_argument, NULL, O_FILL },
+	{ "header", no_argument, NULL, O_HEADER },
+	{ "help", no_argument, NULL, O_HELP },
+	{ "info", no_argument, NULL, O_INFO },
+	{ "label-col", required_argument, NULL, O_LABEL_COL },
+	{ "labels", required_argument, NULL, O_LABELS },
+	{ "long", no_argument, NULL, O_LONG },
+	{ "max-gap", required_argument, NULL, O_MAX_GAP },
+	{ "no-header", no_argument, NULL, O_NO_HEADER },
+	{ "prom", required_argument, NULL, O_PROM },
+	{ "rename", required_argument, NULL, O_RENAME },
+	{ "scale", required_argument, NULL, O_SCALE },
+	{ "scaler-from", required_argument, NULL, O_SCALER_FROM },
+	{ "select", required_argument, NULL, O_SELECT },
+	{ "skip-bad", no_argument, NULL, O_SKIP_BAD },
+	{ "sort", no_argument, NULL, O_SORT },
+	{ "split", required_argument, NULL, O_SPLIT },
+	{ "start", required_argument, NULL, O_START },
+	{ "step", required_argument, NULL, O_STEP },
+	{ "time-col", required_argument, NULL, O_TIME_COL },
+	{ "time-unit", required_argument, NULL, O_TIME_UNIT },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(AIOPS_EXIT_USAGE);
+}
+
+static void
+bad_arg(const char *opt, const char *val, const char *want)
+{
+	fprintf(stderr, "%s: %s: expected %s, got \"%s\"\n", aiops_progname(), opt, want, val);
+	exit(AIOPS_EXIT_USAGE);
+}
+
+/* now, now-DURATION, or a timestamp */
+static int64_t
+parse_when(const char *opt, const char *s)
+{
+	int64_t now = (int64_t)time(NULL) * 1000, t, d;
+
+	if (strcmp(s, "now") == 0)
+		return now;
+	if (strncmp(s, "now-", 4) == 0) {
+		if (aiops_parse_duration(s + 4, &d) != 0)
+			bad_arg(opt, s, "now, now-DURATION or a timestamp");
+		return now - d;
+	}
+	if (aiops_parse_time(s, strlen(s), AIOPS_TIME_AUTO, &t) != 0)
+		bad_arg(opt, s, "now, now-DURATION or a timestamp");
+	return t;
+}
+
+/* Print a tensor's header and row count as JSON. */
+static int
+info(const char *path, struct aiops_error *e)
+{
+	struct aiops_src *src;
+	struct aiops_treader tr;
+	json_t *o, *cols;
+	char *s;
+	int r;
+
+	if ((r = aiops_src_open(&src, path, e)) != AIOPS_OK)
+		return r;
+	if ((r = aiops_treader_open(&tr, src, e)) == AIOPS_OK) {
+		while ((r = aiops_treader_next(&tr, NULL, NULL, NULL, e)) == 1)
+			;
+	}
+	if (r == AIOPS_OK) {
+		o = json_object();
+		cols = json_array();
+		for (size_t j = 0; j < tr.info.ncols; j++)
+			json_array_append_new(cols, json_string(tr.info.names[j]));
+		json_object_set_new(o, "version", json_integer(tr.info.version));
+		json_object_set_new(o, "dtype", json_string(tr.info.dtype == AIOPS_F32 ? "float32" : "float64"));
+		json_object_set_new(o, "rows", json_integer((json_int_t)tr.total));
+		json_object_set_new(o, "columns", cols);
+		json_object_set_new(o, "has_timestamps", json_boolean(tr.info.has_ts));
+		json_object_set_new(o, "has_labels", json_boolean(tr.info.has_labels));
+		json_object_set(o, "meta", tr.info.meta);
+		s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (s == NULL)
+			r = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+		else {
+			printf("%s\n", s);
+			free(s);
+		}
+		json_decref(o);
+	}
+	aiops_treader_release(&tr);
+	aiops_src_close(src);
+	return r;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct aiops_ingest_opts o;
+	struct aiops_ingest_stats st;
+	struct aiops_error e = { 0, "" };
+	int c, quiet = 0, want_info = 0, r;
+	const char *start = NULL, *end = NULL;
+
+	aiops_cmd_init(argv[0]);
+	aiops_ingest_opts_init(&o);
+	while ((c = getopt_long(argc, argv, "hO:o:q", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+		case O_HELP:
+			fputs(usage_text, stdout);
+			return 0;
+		case 'O':
+			if (strcmp(optarg, "tensor") == 0) o.format = AIOPS_FMT_TENSOR;
+			else if (strcmp(optarg, "csv") == 0) o.format = AIOPS_FMT_CSV;
+			else if (strcmp(optarg, "npy") == 0) o.format = AIOPS_FMT_NPY;
+			else bad_arg("-O", optarg, "tensor, csv or npy");
+			break;
+		case 'o': o.output = optarg; break;
+		case 'q': quiet = 1; break;
+		case O_AGG:
+			if ((o.agg = aiops_agg_parse(optarg)) < 0)
+				bad_arg("--agg", optarg, "mean, last, min, max, sum or count");
+			break;
+		case O_DROP: o.drop = optarg; break;
+		case O_DROP_CONSTANT: o.drop_constant = 1; break;
+		case O_DTYPE:
+			if (strcmp(optarg, "f64") == 0 || strcmp(optarg, "float64") == 0) o.dtype = AIOPS_F64;
+			else if (strcmp(optarg, "f32") == 0 || strcmp(optarg, "float32") == 0) o.dtype = AIOPS_F32;
+			else bad_arg("--dtype", optarg, "f32 or f64");
+			break;
+		case O_FILL:
+			if ((o.fill = aiops_fill_parse(optarg)) < 0)
+				bad_arg("--fill", optarg, "nan, ffill, linear or zero");
+			break;
+		case O_HEADER: o.header = 1; break;
+		case O_NO_HEADER: o.header = 0; break;
+		case O_INFO: want_info = 1; break;
+		case O_LABEL_COL: o.label_col = optarg; break;
+		case O_LABELS: o.labels_file = optarg; break;
+		case O_LONG: o.long_format = 1; break;
+		case O_MAX_GAP: {
+			int64_t v;
+			if (aiops_parse_i64(optarg, strlen(optarg), &v) != 0 || v < 0 || v > 1000000000)
+				bad_arg("--max-gap", optarg, "a whole number of steps >= 0");
+			o.max_gap = (long)v;
+			break;
+		}
+		case O_RENAME: o.rename = optarg; break;
+		case O_SCALE:
+			if ((o.scale = aiops_scale_parse(optarg)) < 0)
+				bad_arg("--scale", optarg, "zscore, robust, minmax or none");
+			break;
+		case O_SCALER_FROM: o.scaler_from = optarg; break;
+		case O_SELECT: o.select = optarg; break;
+		case O_SKIP_BAD: o.skip_bad = 1; break;
+		case O_SORT: o.sort = 1; break;
+		case O_SPLIT: o.split = optarg; break;
+		case O_STEP:
+			if (aiops_parse_duration(optarg, &o.step_ms) != 0)
+				bad_arg("--step", optarg, "a duration such as 500ms, 15s, 5m, 1h");
+			break;
+		case O_TIME_COL: o.time_col = optarg; break;
+		case O_TIME_UNIT:
+			if (strcmp(optarg, "s") == 0) o.time_unit = AIOPS_TIME_S;
+			else if (strcmp(optarg, "ms") == 0) o.time_unit = AIOPS_TIME_MS;
+			else bad_arg("--time-unit", optarg, "s or ms");
+			break;
+		case O_PROM: o.prom_query = optarg; break;
+		case O_START: start = optarg; break;
+		case O_END: end = optarg; break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (want_info) {
+		if (argc > 1)
+			usage();
+		r = info(argc ? argv[0] : "-", &e);
+		if (r == AIOPS_OK && aiops_close_stdout(&e) != 0)
+			r = e.code;
+		if (r != AIOPS_OK)
+			fprintf(stderr, "%s: %s\n", aiops_progname(), e.msg);
+		return aiops_exit_status(r);
+	}
+	if (o.prom_query) {
+		if (argc != 1 || start == NULL || end == NULL || o.step_ms == 0) {
+			fprintf(stderr, "%s: --prom needs --start, --end, --step and one url\n",
+			    aiops_progname());
+			usage();
+		}
+		o.prom_start = parse_when("--start", start);
+		o.prom_end = parse_when("--end", end);
+		if (o.prom_end < o.prom_start)
+			bad_arg("--end", end, "a time after --start");
+	} else if (start || end) {
+		fprintf(stderr, "%s: --start and --end go with --prom\n", aiops_progname());
+		usage();
+	}
+	if (o.split && (o.output == NULL || strcmp(o.output, "-") == 0)) {
+		fprintf(stderr, "%s: --split needs -o prefix\n", aiops_progname());
+		usage();
+	}
+	if (o.scale != AIOPS_SCALE_NONE && o.scaler_from) {
+		fprintf(stderr, "%s: --scale and --scaler-from exclude each other\n", aiops_progname());
+		usage();
+	}
+	if ((o.output == NULL || strcmp(o.output, "-") == 0) && isatty(STDOUT_FILENO) &&
+	    (o.format == AIOPS_FMT_TENSOR || o.format == AIOPS_FMT_NPY || o.format < 0)) {
+		fprintf(stderr, "%s: not writing binary output to a terminal; use -o file or -O csv\n",
+		    aiops_progname());
+		return AIOPS_EXIT_USAGE;
+	}
+	o.inputs = (const char *const *)argv;
+	o.ninputs = (size_t)argc;
+	r = aiops_ingest(&o, &st, &e);
+	if (r == AIOPS_OK && (o.output == NULL || strcmp(o.output, "-") == 0) &&
+	    aiops_close_stdout(&e) != 0)
+		r = e.code;
+	if (r != AIOPS_OK) {
+		fprintf(stderr, "%s: %s\n", aiops_progname(), e.msg);
+	} else if (!quiet) {
+		if (st.skipped)
+			fprintf(stderr, "%s: warning: skipped %llu bad rows (first: %s)\n",
+			    aiops_progname(), (unsigned long long)st.skipped, st.first_skip);
+		if (st.nconstant)
+			fprintf(stderr, "%s: warning: %zu constant column%s%s: %s\n", aiops_progname(),
+			    st.nconstant, st.nconstant == 1 ? "" : "s",
+			    o.drop_constant ? " dropped" : "", st.constant.buf);
+	}
+	aiops_ingest_stats_release(&st);
+	aiops_net_cleanup();
+	return aiops_exit_status(r);
+}

@@ -1,0 +1,14 @@
+/* aiops.h - the whole public API of libaiops. */
+#ifndef AIOPS_H
+#define AIOPS_H
+
+#include "base.h"
+#include "source.h"
+#include "parse.h"
+#include "csv.h"
+#include "tensor.h"
+#include "series.h"
+#include "ingest.h"
+#include "cmdutil.h"
+
+#endif

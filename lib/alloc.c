@@ -1,0 +1,103 @@
+/*
+ * alloc.c - checked allocation with a failure-injection mode
+ * (AIOPS_FAIL_ALLOC=N fails the N-th and later allocations).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "base.h"
+
+static long fail_at = -1;   /* -1: not read yet, 0: off */
+static long nalloc;
+
+static int
+should_fail(void)
+{
+	if (fail_at < 0) {
+		const char *s = getenv("AIOPS_FAIL_ALLOC");
+		char *end;
+
+		fail_at = 0;
+		if (s != NULL && *s != '\0') {
+			long v = strtol(s, &end, 10);
+			if (*end == '\0' && v > 0)
+				fail_at = v;
+		}
+	}
+	if (fail_at == 0)
+		return 0;
+	return ++nalloc >= fail_at;
+}
+
+void *
+aiops_malloc(size_t n)
+{
+	if (should_fail()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return malloc(n ? n : 1);
+}
+
+void *
+aiops_calloc(size_t n, size_t size)
+{
+	if (should_fail()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return calloc(n ? n : 1, size ? size : 1);
+}
+
+void *
+aiops_realloc(void *p, size_t n)
+{
+	if (should_fail()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(p, n ? n : 1);
+}
+
+void *
+aiops_reallocarray(void *p, size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return aiops_realloc(p, n * size);
+}
+
+char *
+aiops_strndup(const char *s, size_t n)
+{
+	char *d = aiops_malloc(n + 1);
+
+	if (d == NULL)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
+char *
+aiops_strdup(const char *s)
+{
+	return aiops_strndup(s, strlen(s));
+}
+
+void
+aiops_free(void *p)
+{
+	free(p);
+}
+
+void
+aiops_alloc_init(void)
+{
+	json_set_alloc_funcs(aiops_malloc, aiops_free);
+}

@@ -1,0 +1,120 @@
+/* buf.c - the growable buffer (see base.h for its rules). */
+#include <stdio.h>
+#include <string.h>
+
+#include "base.h"
+
+int
+aiops_buf_grow(struct aiops_buf *b, size_t extra)
+{
+	size_t want, n;
+	char *p;
+
+	if (extra > SIZE_MAX - b->len - 1)
+		return AIOPS_ERR_NOMEM;
+	want = b->len + extra + 1;
+	if (want <= b->alloc)
+		return AIOPS_OK;
+	n = b->alloc ? b->alloc : 64;
+	while (n < want)
+		n = n > SIZE_MAX / 2 ? want : n * 2;
+	if ((p = aiops_realloc(b->buf, n)) == NULL)
+		return AIOPS_ERR_NOMEM;
+	if (b->buf == NULL)
+		p[0] = '\0';
+	b->buf = p;
+	b->alloc = n;
+	return AIOPS_OK;
+}
+
+int
+aiops_buf_add(struct aiops_buf *b, const void *data, size_t n)
+{
+	if (aiops_buf_grow(b, n) != AIOPS_OK)
+		return AIOPS_ERR_NOMEM;
+	if (n)
+		memcpy(b->buf + b->len, data, n);
+	b->len += n;
+	b->buf[b->len] = '\0';
+	return AIOPS_OK;
+}
+
+int
+aiops_buf_addstr(struct aiops_buf *b, const char *s)
+{
+	return aiops_buf_add(b, s, strlen(s));
+}
+
+int
+aiops_buf_addch(struct aiops_buf *b, int c)
+{
+	char ch = (char)c;
+
+	return aiops_buf_add(b, &ch, 1);
+}
+
+int
+aiops_buf_vaddf(struct aiops_buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n;
+
+	if (aiops_buf_grow(b, 64) != AIOPS_OK)
+		return AIOPS_ERR_NOMEM;
+	va_copy(cp, ap);
+	n = vsnprintf(b->buf + b->len, b->alloc - b->len, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return AIOPS_ERR_IO;
+	if ((size_t)n >= b->alloc - b->len) {
+		if (aiops_buf_grow(b, (size_t)n) != AIOPS_OK) {
+			b->buf[b->len] = '\0';
+			return AIOPS_ERR_NOMEM;
+		}
+		vsnprintf(b->buf + b->len, b->alloc - b->len, fmt, ap);
+	}
+	b->len += (size_t)n;
+	return AIOPS_OK;
+}
+
+int
+aiops_buf_addf(struct aiops_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = aiops_buf_vaddf(b, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+void
+aiops_buf_reset(struct aiops_buf *b)
+{
+	b->len = 0;
+	if (b->buf)
+		b->buf[0] = '\0';
+}
+
+void
+aiops_buf_release(struct aiops_buf *b)
+{
+	aiops_free(b->buf);
+	b->buf = NULL;
+	b->len = b->alloc = 0;
+}
+
+char *
+aiops_buf_detach(struct aiops_buf *b, size_t *len)
+{
+	char *s = b->buf;
+
+	if (s == NULL)
+		s = aiops_strdup("");
+	if (len)
+		*len = b->len;
+	b->buf = NULL;
+	b->len = b->alloc = 0;
+	return s;
+}

@@ -1,0 +1,256 @@
+/* csv.c - the CSV reader: a fast path for unquoted lines, RFC 4180 otherwise. */
+#include <string.h>
+
+#include "csv.h"
+
+#define CSV_CHUNK (1u << 20)
+
+int
+aiops_csv_init(struct aiops_csv *c, struct aiops_src *src, struct aiops_error *e)
+{
+	memset(c, 0, sizeof(*c));
+	c->src = src;
+	c->delim = ',';
+	c->cap = 2 * CSV_CHUNK;
+	if ((c->buf = aiops_malloc(c->cap + 1)) == NULL)
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	c->fcap = 64;
+	if ((c->f = aiops_calloc(c->fcap, sizeof(*c->f))) == NULL) {
+		aiops_free(c->buf);
+		c->buf = NULL;
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	}
+	aiops_csv_restart(c);
+	return AIOPS_OK;
+}
+
+void
+aiops_csv_restart(struct aiops_csv *c)
+{
+	c->pos = c->end = 0;
+	c->eof = 0;
+	c->line = 0;
+	c->next_line = 1;
+	c->at_start = 1;
+}
+
+void
+aiops_csv_release(struct aiops_csv *c)
+{
+	aiops_free(c->buf);
+	aiops_free(c->f);
+	c->buf = NULL;
+	c->f = NULL;
+}
+
+/* Move the unread tail to the front and read more; 1 got more, 0 eof, <0 err. */
+static int
+fill(struct aiops_csv *c, struct aiops_error *e)
+{
+	ssize_t r;
+
+	if (c->eof)
+		return 0;
+	if (c->pos > 0) {
+		memmove(c->buf, c->buf + c->pos, c->end - c->pos);
+		c->end -= c->pos;
+		c->pos = 0;
+	}
+	if (c->cap - c->end < CSV_CHUNK / 2) {
+		size_t ncap = c->cap * 2;
+		char *nb;
+
+		if (c->end >= AIOPS_CSV_MAX_RECORD)
+			return aiops_error_set(e, AIOPS_ERR_LIMIT,
+			    "%s:%ld: record longer than %u MiB", aiops_src_name(c->src),
+			    c->next_line, AIOPS_CSV_MAX_RECORD >> 20);
+		if ((nb = aiops_realloc(c->buf, ncap + 1)) == NULL)
+			return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+		c->buf = nb;
+		c->cap = ncap;
+	}
+	r = aiops_src_read(c->src, c->buf + c->end, c->cap - c->end, e);
+	if (r < 0)
+		return (int)r;
+	if (r == 0) {
+		c->eof = 1;
+		return 0;
+	}
+	c->end += (size_t)r;
+	if (c->at_start && c->end >= 3 && memcmp(c->buf, "\xef\xbb\xbf", 3) == 0) {
+		c->pos = 3;
+		c->at_start = 0;
+	} else if (c->end >= 3) {
+		c->at_start = 0;
+	}
+	return 1;
+}
+
+static int
+add_field(struct aiops_csv *c, char *p, size_t len, long col, struct aiops_error *e)
+{
+	if (c->nf == c->fcap) {
+		size_t n = c->fcap * 2;
+		struct aiops_csv_field *f;
+
+		if (n > (1u << 22))
+			return aiops_error_set(e, AIOPS_ERR_LIMIT, "%s:%ld: more than %u fields",
+			    aiops_src_name(c->src), c->line, 1u << 22);
+		if ((f = aiops_reallocarray(c->f, n, sizeof(*f))) == NULL)
+			return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+		c->f = f;
+		c->fcap = n;
+	}
+	c->f[c->nf].p = p;
+	c->f[c->nf].len = len;
+	c->f[c->nf].col = col;
+	c->nf++;
+	p[len] = '\0';
+	return AIOPS_OK;
+}
+
+/* Split an unquoted line [s, s+n) in place. */
+static int
+split_plain(struct aiops_csv *c, char *s, size_t n, struct aiops_error *e)
+{
+	char *p = s, *end = s + n;
+
+	for (;;) {
+		char *q = memchr(p, c->delim, (size_t)(end - p));
+		if (q == NULL)
+			return add_field(c, p, (size_t)(end - p), (long)(p - s) + 1, e);
+		if (add_field(c, p, (size_t)(q - p), (long)(p - s) + 1, e) != AIOPS_OK)
+			return e->code;
+		p = q + 1;
+	}
+}
+
+/*
+ * Find the end of a record that has quotes: the first newline outside
+ * quotes. Returns its offset from s, or -1 when the record is not complete
+ * in [s, end). *lines counts the newlines inside it.
+ */
+static long
+quoted_record_end(const char *s, const char *end, long *lines)
+{
+	int inq = 0;
+
+	*lines = 0;
+	for (const char *p = s; p < end; p++) {
+		if (*p == '"')
+			inq = !inq;
+		else if (*p == '\n') {
+			if (!inq)
+				return (long)(p - s);
+			++*lines;
+		}
+	}
+	return -1;
+}
+
+/* Split the complete record [s, s+n) that contains quotes, in place. */
+static int
+split_quoted(struct aiops_csv *c, char *s, size_t n, struct aiops_error *e)
+{
+	char *p = s, *end = s + n, *w, *line_start = s;
+	long line = c->line;
+
+	if (n > 0 && end[-1] == '\r')
+		end--;
+	for (;;) {
+		char *fstart = p;
+		long col = (long)(p - line_start) + 1;
+
+		if (p < end && *p == '"') {
+			w = p++;
+			for (;;) {
+				if (p >= end)
+					return aiops_error_set(e, AIOPS_ERR_DATA,
+					    "%s:%ld:%ld: unterminated quoted field",
+					    aiops_src_name(c->src), c->line, col);
+				if (*p == '"') {
+					if (p + 1 < end && p[1] == '"') {
+						*w++ = '"';
+						p += 2;
+						continue;
+					}
+					p++;
+					break;
+				}
+				if (*p == '\n') {
+					line++;
+					line_start = p + 1;
+				}
+				*w++ = *p++;
+			}
+			if (p < end && *p != c->delim)
+				return aiops_error_set(e, AIOPS_ERR_DATA,
+				    "%s:%ld:%ld: unexpected character after closing quote",
+				    aiops_src_name(c->src), line, (long)(p - line_start) + 1);
+		} else {
+			while (p < end && *p != c->delim)
+				p++;
+			w = p;
+		}
+		if (add_field(c, fstart, (size_t)(w - fstart), col, e) != AIOPS_OK)
+			return e->code;
+		if (p >= end)
+			return AIOPS_OK;
+		p++; /* delimiter */
+	}
+}
+
+int
+aiops_csv_next(struct aiops_csv *c, struct aiops_error *e)
+{
+	int r;
+
+	for (;;) {
+		char *s = c->buf + c->pos, *nl;
+		size_t avail = c->end - c->pos, n;
+		long lines = 0, off;
+
+		nl = avail ? memchr(s, '\n', avail) : NULL;
+		if (nl == NULL && !c->eof) {
+			if ((r = fill(c, e)) < 0)
+				return r;
+			continue;
+		}
+		if (avail == 0 && c->eof)
+			return 0;
+		n = nl ? (size_t)(nl - s) : avail;
+		c->line = c->next_line;
+		if (memchr(s, '"', n) != NULL) {
+			off = quoted_record_end(s, c->buf + c->end, &lines);
+			if (off < 0 && !c->eof) {
+				if ((r = fill(c, e)) < 0)
+					return r;
+				continue;
+			}
+			if (off < 0) {
+				/* unterminated at end of input: parse what there is */
+				n = avail;
+				nl = NULL;
+			} else {
+				n = (size_t)off;
+				nl = s + off;
+			}
+			c->pos += n + (nl != NULL);
+			c->next_line += lines + 1;
+			c->nf = 0;
+			if ((r = split_quoted(c, s, n, e)) != AIOPS_OK)
+				return r;
+			return 1;
+		}
+		c->pos += n + (nl != NULL);
+		c->next_line++;
+		if (n > 0 && s[n - 1] == '\r')
+			n--;
+		if (n == 0)
+			continue; /* blank line */
+		c->nf = 0;
+		if ((r = split_plain(c, s, n, e)) != AIOPS_OK)
+			return r;
+		return 1;
+	}
+}

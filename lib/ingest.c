@@ -1,0 +1,1464 @@
+/*
+ * ingest.c - the aiops-ingest pipeline: read (wide CSV, long CSV, tensor,
+ * Prometheus) -> map columns -> align -> fill gaps -> label -> [buffer:
+ * drop constant, split, scale] -> write.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "csv.h"
+#include "ingest.h"
+#include "parse.h"
+#include "source.h"
+#include "tensor.h"
+
+struct run {
+	const struct aiops_ingest_opts *o;
+	struct aiops_ingest_stats *st;
+	struct aiops_error *e;
+	int kind;                   /* K_WIDE, K_LONG, K_TENSOR, K_PROM */
+	/* input columns */
+	size_t nin;
+	char **in_names;
+	int has_ts, in_labels;
+	/* wide CSV layout of the first part */
+	size_t nfields;
+	char **raw_names;           /* header fields, NULL when headerless */
+	long ts_idx, lab_idx;
+	size_t *feat_idx;
+	int has_header;
+	/* column mapping */
+	long *map;
+	size_t nout;
+	char **out_names;
+	/* labels */
+	unsigned char *rowlab;
+	size_t nrowlab;
+	int have_rowlab;
+	struct aiops_interval *iv;
+	size_t niv;
+	int have_iv;
+	char *labname;
+	/* chain */
+	int ready, buffered;
+	struct aiops_aligner al;
+	struct aiops_sink *filler, *ivs, *affine, *stats, *final;
+	struct aiops_sink *head;    /* where the aligner sends rows */
+	struct aiops_tensor_info oinfo;
+	struct aiops_out out;
+	int out_open;
+	struct aiops_tensor buf;    /* buffered rows */
+	struct aiops_tensor pre;    /* --sort: rows before alignment, label+1 in y */
+	double *vals;
+	double *center, *scale;     /* --scaler-from */
+	int scale_kind;
+	uint64_t rowidx;
+	json_t *inherit;            /* metadata of a tensor input, borrowed */
+};
+
+enum { K_WIDE, K_LONG, K_TENSOR, K_PROM };
+
+static int
+nomem(struct aiops_error *e)
+{
+	return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+}
+
+void
+aiops_ingest_opts_init(struct aiops_ingest_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->format = -1;
+	o->dtype = AIOPS_F64;
+	o->header = -1;
+	o->agg = -1;
+	o->fill = AIOPS_FILL_NAN;
+}
+
+void
+aiops_ingest_stats_release(struct aiops_ingest_stats *st)
+{
+	aiops_buf_release(&st->constant);
+}
+
+int
+aiops_format_from_name(const char *path)
+{
+	size_t n = path ? strlen(path) : 0;
+
+	if (n >= 4 && strcmp(path + n - 4, ".csv") == 0)
+		return AIOPS_FMT_CSV;
+	if (n >= 4 && strcmp(path + n - 4, ".npy") == 0)
+		return AIOPS_FMT_NPY;
+	return AIOPS_FMT_TENSOR;
+}
+
+static void
+free_strv(char **v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		aiops_free(v[i]);
+	aiops_free(v);
+}
+
+/* Quote at most 40 bytes of a field for a message. */
+static const char *
+shown(const char *s, size_t n, char *buf, size_t bsz)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k + 5 < bsz && i < 40; i++)
+		buf[k++] = isprint((unsigned char)s[i]) ? s[i] : '?';
+	if (n > 40 && k + 4 < bsz) {
+		memcpy(buf + k, "...", 3);
+		k += 3;
+	}
+	buf[k] = '\0';
+	return buf;
+}
+
+/* ---- stats and affine sinks -------------------------------------------- */
+
+struct stats_sink {
+	struct aiops_sink sink;
+	struct aiops_sink *next;
+	struct run *R;
+	size_t nc;
+	double *lo, *hi;
+	uint64_t *n;
+};
+
+static int
+stats_row(struct aiops_sink *s, int64_t ts, const double *v, int label, struct aiops_error *e)
+{
+	struct stats_sink *k = (struct stats_sink *)s;
+
+	for (size_t j = 0; j < k->nc; j++) {
+		double x = v[j];
+		if (isnan(x))
+			continue;
+		if (k->n[j]++ == 0) {
+			k->lo[j] = k->hi[j] = x;
+		} else {
+			if (x < k->lo[j]) k->lo[j] = x;
+			if (x > k->hi[j]) k->hi[j] = x;
+		}
+	}
+	k->R->st->rows_out++;
+	return k->next->row(k->next, ts, v, label, e);
+}
+
+static int
+stats_finish(struct aiops_sink *s, struct aiops_error *e)
+{
+	struct stats_sink *k = (struct stats_sink *)s;
+	struct aiops_ingest_stats *st = k->R->st;
+
+	aiops_buf_reset(&st->constant);
+	st->nconstant = 0;
+	for (size_t j = 0; j < k->nc; j++)
+		if (k->n[j] == 0 || k->lo[j] == k->hi[j]) {
+			if ((st->nconstant++ && aiops_buf_addstr(&st->constant, ", ")) ||
+			    aiops_buf_addstr(&st->constant, k->R->out_names[j]))
+				return nomem(e);
+		}
+	return k->next->finish(k->next, e);
+}
+
+static void
+stats_free(struct aiops_sink *s)
+{
+	struct stats_sink *k = (struct stats_sink *)s;
+
+	if (k == NULL)
+		return;
+	aiops_free(k->lo);
+	aiops_free(k->hi);
+	aiops_free(k->n);
+	aiops_free(k);
+}
+
+static int
+stats_new(struct aiops_sink **sp, struct run *R, struct aiops_sink *next)
+{
+	struct stats_sink *k = aiops_calloc(1, sizeof(*k));
+
+	if (k == NULL)
+		return nomem(R->e);
+	k->sink.row = stats_row;
+	k->sink.finish = stats_finish;
+	k->sink.free = stats_free;
+	k->next = next;
+	k->R = R;
+	k->nc = R->nout;
+	k->lo = aiops_calloc(R->nout, sizeof(double));
+	k->hi = aiops_calloc(R->nout, sizeof(double));
+	k->n = aiops_calloc(R->nout, sizeof(uint64_t));
+	if (!k->lo || !k->hi || !k->n) {
+		stats_free(&k->sink);
+		return nomem(R->e);
+	}
+	*sp = &k->sink;
+	return AIOPS_OK;
+}
+
+struct affine_sink {
+	struct aiops_sink sink;
+	struct aiops_sink *next;
+	const double *c, *s;
+	double *tmp;
+	size_t nc;
+};
+
+static int
+affine_row(struct aiops_sink *s, int64_t ts, const double *v, int label, struct aiops_error *e)
+{
+	struct affine_sink *k = (struct affine_sink *)s;
+
+	for (size_t j = 0; j < k->nc; j++)
+		k->tmp[j] = (v[j] - k->c[j]) / k->s[j];
+	return k->next->row(k->next, ts, k->tmp, label, e);
+}
+
+static int
+affine_finish(struct aiops_sink *s, struct aiops_error *e)
+{
+	return ((struct affine_sink *)s)->next->finish(((struct affine_sink *)s)->next, e);
+}
+
+static void
+affine_free(struct aiops_sink *s)
+{
+	if (s == NULL)
+		return;
+	aiops_free(((struct affine_sink *)s)->tmp);
+	aiops_free(s);
+}
+
+static int
+affine_new(struct aiops_sink **sp, struct run *R, struct aiops_sink *next)
+{
+	struct affine_sink *k = aiops_calloc(1, sizeof(*k));
+
+	if (k == NULL || (k->tmp = aiops_calloc(R->nout, sizeof(double))) == NULL) {
+		aiops_free(k);
+		return nomem(R->e);
+	}
+	k->sink.row = affine_row;
+	k->sink.finish = affine_finish;
+	k->sink.free = affine_free;
+	k->next = next;
+	k->c = R->center;
+	k->s = R->scale;
+	k->nc = R->nout;
+	*sp = &k->sink;
+	return AIOPS_OK;
+}
+
+/* ---- column mapping ------------------------------------------------------ */
+
+/* Find a column by name or 1-based number among names[0..n). */
+static long
+find_col(char *const *names, size_t n, const char *want, size_t wlen)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(names[i]) == wlen && strncmp(names[i], want, wlen) == 0)
+			return (long)i;
+	{
+		int64_t k;
+		if (aiops_parse_i64(want, wlen, &k) == 0 && k >= 1 && (uint64_t)k <= n)
+			return (long)(k - 1);
+	}
+	return -1;
+}
+
+static int
+col_error(struct run *R, const char *opt, const char *s, size_t n)
+{
+	return aiops_error_set(R->e, AIOPS_ERR_NOTFOUND, "%s: no column \"%.*s\"", opt, (int)n, s);
+}
+
+static int
+setup_mapping(struct run *R)
+{
+	const struct aiops_ingest_opts *o = R->o;
+	const char *p;
+	size_t n = R->nin;
+
+	if ((R->map = aiops_calloc(n ? n : 1, sizeof(long))) == NULL)
+		return nomem(R->e);
+	for (size_t j = 0; j < n; j++)
+		R->map[j] = o->select ? -1 : 0;
+	if (o->select) {
+		size_t k = 0;
+		for (p = o->select; *p; ) {
+			size_t len = strcspn(p, ",");
+			long c = find_col(R->in_names, n, p, len);
+			if (c < 0)
+				return col_error(R, "--select", p, len);
+			if (R->map[c] >= 0)
+				return aiops_error_set(R->e, AIOPS_ERR_USAGE,
+				    "--select: column \"%s\" named twice", R->in_names[c]);
+			R->map[c] = (long)k++;
+			p += len + (p[len] == ',');
+		}
+	}
+	if (o->drop)
+		for (p = o->drop; *p; ) {
+			size_t len = strcspn(p, ",");
+			long c = find_col(R->in_names, n, p, len);
+			if (c < 0)
+				return col_error(R, "--drop", p, len);
+			R->map[c] = -2;
+			p += len + (p[len] == ',');
+		}
+	/* number the kept columns: selection order, else input order */
+	R->nout = 0;
+	if (o->select) {
+		long maxk = -1;
+		for (size_t j = 0; j < n; j++)
+			if (R->map[j] > maxk)
+				maxk = R->map[j];
+		/* renumber densely, keeping the selection order, after drops */
+		for (long k = 0; k <= maxk; k++)
+			for (size_t j = 0; j < n; j++)
+				if (R->map[j] == k)
+					R->map[j] = -1000 - (long)R->nout++;
+		for (size_t j = 0; j < n; j++)
+			R->map[j] = R->map[j] <= -1000 ? -(R->map[j] + 1000) : -1;
+	} else {
+		for (size_t j = 0; j < n; j++)
+			R->map[j] = R->map[j] == 0 ? (long)R->nout++ : -1;
+	}
+	if (R->nout == 0)
+		return aiops_error_set(R->e, AIOPS_ERR_USAGE, "no columns left to write");
+	if ((R->out_names = aiops_calloc(R->nout, sizeof(char *))) == NULL)
+		return nomem(R->e);
+	for (size_t j = 0; j < n; j++)
+		if (R->map[j] >= 0 && (R->out_names[R->map[j]] = aiops_strdup(R->in_names[j])) == NULL)
+			return nomem(R->e);
+	if (o->rename)
+		for (p = o->rename; *p; ) {
+			size_t len = strcspn(p, ","), ol;
+			const char *eq = memchr(p, '=', len);
+			long c;
+			if (eq == NULL || eq == p || eq == p + len - 1)
+				return aiops_error_set(R->e, AIOPS_ERR_USAGE,
+				    "--rename: expected old=new, got \"%.*s\"", (int)len, p);
+			ol = (size_t)(eq - p);
+			c = find_col(R->out_names, R->nout, p, ol);
+			if (c < 0)
+				return col_error(R, "--rename", p, ol);
+			aiops_free(R->out_names[c]);
+			if ((R->out_names[c] = aiops_strndup(eq + 1, len - ol - 1)) == NULL)
+				return nomem(R->e);
+			p += len + (p[len] == ',');
+		}
+	for (size_t i = 0; i < R->nout; i++)
+		for (size_t j = 0; j < i && R->nout <= 100000; j++)
+			if (strcmp(R->out_names[i], R->out_names[j]) == 0)
+				return aiops_error_set(R->e, AIOPS_ERR_USAGE,
+				    "two output columns are named \"%s\"", R->out_names[i]);
+	return AIOPS_OK;
+}
+
+/* ---- labels file ---------------------------------------------------------- */
+
+static int
+is_row_range(const char *s, size_t n, int64_t *lo, int64_t *hi)
+{
+	const char *d = memchr(s, '-', n), *end = s + n, *colon = memchr(s, ':', n);
+
+	if (colon)
+		end = colon;
+	if (d == NULL || d == s || d > end)
+		return 0;
+	return aiops_parse_i64(s, (size_t)(d - s), lo) == 0 &&
+	    aiops_parse_i64(d + 1, (size_t)(end - d - 1), hi) == 0;
+}
+
+static int
+load_labels(struct run *R)
+{
+	struct aiops_src *src = NULL;
+	struct aiops_csv c;
+	size_t cap = 0, icap = 0;
+	int r, mode = 0;  /* 1 per row, 2 intervals */
+	const char *name;
+	char sb[64];
+
+	if ((r = aiops_src_open(&src, R->o->labels_file, R->e)) != AIOPS_OK)
+		return r;
+	if ((r = aiops_csv_init(&c, src, R->e)) != AIOPS_OK) {
+		aiops_src_close(src);
+		return r;
+	}
+	name = aiops_src_name(src);
+	if ((R->labname = aiops_strdup(name)) == NULL) {
+		r = nomem(R->e);
+		goto out;
+	}
+	while ((r = aiops_csv_next(&c, R->e)) == 1) {
+		struct aiops_csv_field *f = c.f;
+		int64_t lo, hi;
+		double v;
+
+		if (mode == 0)
+			mode = c.nf >= 2 || is_row_range(f[0].p, f[0].len, &lo, &hi) ? 2 : 1;
+		if (mode == 1) {
+			if (c.nf != 1 || aiops_parse_double(f[0].p, f[0].len, &v) != 0 ||
+			    (v != 0 && v != 1)) {
+				r = aiops_error_set(R->e, AIOPS_ERR_DATA,
+				    "%s:%ld:%ld: expected 0 or 1, got \"%s\"", name, c.line, f[0].col,
+				    shown(f[0].p, f[0].len, sb, sizeof(sb)));
+				goto out;
+			}
+			if (R->nrowlab == cap) {
+				size_t n = cap ? cap * 2 : 4096;
+				unsigned char *p = aiops_realloc(R->rowlab, n);
+				if (p == NULL) {
+					r = nomem(R->e);
+					goto out;
+				}
+				R->rowlab = p;
+				cap = n;
+			}
+			R->rowlab[R->nrowlab++] = (unsigned char)v;
+			continue;
+		}
+		if (R->niv == icap) {
+			size_t n = icap ? icap * 2 : 256;
+			struct aiops_interval *p = aiops_reallocarray(R->iv, n, sizeof(*p));
+			if (p == NULL) {
+				r = nomem(R->e);
+				goto out;
+			}
+			R->iv = p;
+			icap = n;
+		}
+		if (is_row_range(f[0].p, f[0].len, &lo, &hi)) {
+			if (R->has_ts) {
+				r = aiops_error_set(R->e, AIOPS_ERR_DATA,
+				    "%s:%ld: row range \"%s\" given, but the data has timestamps: use start,end times",
+				    name, c.line, shown(f[0].p, f[0].len, sb, sizeof(sb)));
+				goto out;
+			}
+		} else if (c.nf < 2 ||
+		    (R->has_ts ? aiops_parse_time(f[0].p, f[0].len, R->o->time_unit, &lo) != 0 ||
+		     aiops_parse_time(f[1].p, f[1].len, R->o->time_unit, &hi) != 0 :
+		     aiops_parse_i64(f[0].p, f[0].len, &lo) != 0 ||
+		     aiops_parse_i64(f[1].p, f[1].len, &hi) != 0)) {
+			r = aiops_error_set(R->e, AIOPS_ERR_DATA,
+			    "%s:%ld: expected an interval start,end (%s), got \"%s\"", name, c.line,
+			    R->has_ts ? "timestamps" : "row numbers",
+			    shown(f[0].p, f[0].len, sb, sizeof(sb)));
+			goto out;
+		}
+		if (hi < lo) {
+			r = aiops_error_set(R->e, AIOPS_ERR_DATA, "%s:%ld: interval ends before it starts",
+			    name, c.line);
+			goto out;
+		}
+		R->iv[R->niv].lo = lo;
+		R->iv[R->niv].hi = hi;
+		R->niv++;
+	}
+	if (r < 0)
+		goto out;
+	R->have_rowlab = mode == 1;
+	R->have_iv = mode == 2;
+	if (mode == 0) {
+		r = aiops_error_set(R->e, AIOPS_ERR_DATA, "%s: no labels", name);
+		goto out;
+	}
+	r = AIOPS_OK;
+out:
+	aiops_csv_release(&c);
+	aiops_src_close(src);
+	return r;
+}
+
+/* ---- the chain --------------------------------------------------------- */
+
+static int
+add_meta(struct run *R)
+{
+	const struct aiops_ingest_opts *o = R->o;
+	json_t *m = R->oinfo.meta, *src = json_array();
+	int bad = src == NULL;
+
+	for (size_t i = 0; i < o->ninputs && !bad; i++)
+		bad |= json_array_append_new(src, json_string(o->inputs[i])) != 0;
+	if (R->inherit) {
+		/* keep what a tensor input knew (its scaler...) unless replaced below */
+		const char *k;
+		json_t *v;
+		json_object_foreach(R->inherit, k, v) {
+			if (strcmp(k, "constant") == 0 || strcmp(k, "split") == 0 ||
+			    (strcmp(k, "scaler") == 0 && (o->select || o->drop || o->rename)))
+				continue;
+			bad |= json_object_set(m, k, v) != 0;
+		}
+	}
+	bad |= json_object_set_new(m, "source", src) != 0;
+	bad |= json_object_set_new(m, "tool", json_string("aiops-ingest " AIOPS_VERSION)) != 0;
+	if (o->step_ms > 0)
+		bad |= json_object_set_new(m, "step_ms", json_integer(o->step_ms)) != 0;
+	if (R->has_ts)
+		bad |= json_object_set_new(m, "agg", json_string(aiops_agg_name(R->al.agg))) != 0;
+	bad |= json_object_set_new(m, "fill", json_string(aiops_fill_name(o->fill))) != 0;
+	if (o->prom_query)
+		bad |= json_object_set_new(m, "query", json_string(o->prom_query)) != 0;
+	return bad ? nomem(R->e) : AIOPS_OK;
+}
+
+static int
+load_scaler_from(struct run *R)
+{
+	struct aiops_src *src;
+	struct aiops_treader tr;
+	int r;
+
+	if ((r = aiops_src_open(&src, R->o->scaler_from, R->e)) != AIOPS_OK)
+		return r;
+	if ((r = aiops_treader_open(&tr, src, R->e)) == AIOPS_OK) {
+		R->center = aiops_calloc(R->nout, sizeof(double));
+		R->scale = aiops_calloc(R->nout, sizeof(double));
+		if (R->center == NULL || R->scale == NULL)
+			r = nomem(R->e);
+		else if ((r = aiops_scaler_from_meta(&tr.info, R->out_names, R->nout, &R->scale_kind,
+		    R->center, R->scale, R->e)) != AIOPS_OK)
+			aiops_error_prefix(R->e, "%s", R->o->scaler_from);
+	}
+	aiops_treader_release(&tr);
+	aiops_src_close(src);
+	return r;
+}
+
+/* Columns known: build mapping, labels, output info and the sink chain. */
+static int
+setup_chain(struct run *R)
+{
+	const struct aiops_ingest_opts *o = R->o;
+	struct aiops_sink *next;
+	int r, agg;
+
+	if ((r = setup_mapping(R)) != AIOPS_OK)
+		return r;
+	if (o->step_ms > 0 && !R->has_ts)
+		return aiops_error_set(R->e, AIOPS_ERR_USAGE,
+		    "--step needs a timestamp column (see --time-col)");
+	if (o->labels_file && (r = load_labels(R)) != AIOPS_OK)
+		return r;
+	if (R->have_rowlab && (R->kind == K_LONG || R->kind == K_PROM))
+		return aiops_error_set(R->e, AIOPS_ERR_USAGE,
+		    "%s: one label per row needs wide CSV or tensor input; give intervals", R->labname);
+	if (o->scaler_from && (r = load_scaler_from(R)) != AIOPS_OK)
+		return r;
+	R->buffered = R->kind == K_LONG || R->kind == K_PROM || o->sort || o->split ||
+	    o->scale != AIOPS_SCALE_NONE || o->drop_constant;
+	if (aiops_tinfo_init(&R->oinfo) != AIOPS_OK ||
+	    aiops_tinfo_set_names(&R->oinfo, R->out_names, R->nout) != AIOPS_OK)
+		return nomem(R->e);
+	R->oinfo.dtype = o->dtype;
+	R->oinfo.has_ts = R->has_ts;
+	R->oinfo.has_labels = R->in_labels || R->have_rowlab || R->have_iv;
+	agg = o->agg >= 0 ? o->agg : (o->step_ms > 0 ? AIOPS_AGG_MEAN : AIOPS_AGG_LAST);
+	if ((R->vals = aiops_calloc(R->nout, sizeof(double))) == NULL)
+		return nomem(R->e);
+	if ((r = aiops_aligner_init(&R->al, R->nout, R->has_ts, o->step_ms, agg, NULL, R->e)) != AIOPS_OK)
+		return r;
+	if ((r = add_meta(R)) != AIOPS_OK)
+		return r;
+	if (R->buffered) {
+		if (aiops_tensor_init(&R->buf, &R->oinfo) != AIOPS_OK)
+			return nomem(R->e);
+		r = aiops_sink_collect(&R->final, &R->buf, R->e);
+	} else {
+		int fmt = o->format >= 0 ? o->format : aiops_format_from_name(o->output);
+		if ((r = aiops_out_open(&R->out, o->output, R->e)) != AIOPS_OK)
+			return r;
+		R->out_open = 1;
+		r = aiops_sink_writer(&R->final, fmt, &R->out, &R->oinfo, R->e);
+	}
+	if (r != AIOPS_OK)
+		return r;
+	if ((r = stats_new(&R->stats, R, R->final)) != AIOPS_OK)
+		return r;
+	next = R->stats;
+	if (R->center && !R->buffered) {
+		if ((r = affine_new(&R->affine, R, next)) != AIOPS_OK)
+			return r;
+		next = R->affine;
+	}
+	if (R->have_iv) {
+		if ((r = aiops_sink_intervals(&R->ivs, R->iv, R->niv, R->has_ts, next, R->e)) != AIOPS_OK)
+			return r;
+		next = R->ivs;
+	}
+	if (o->fill != AIOPS_FILL_NAN) {
+		if ((r = aiops_sink_filler(&R->filler, R->nout, o->fill, o->max_gap, next, R->e)) != AIOPS_OK)
+			return r;
+		next = R->filler;
+	}
+	R->head = next;
+	R->al.next = next;
+	if (o->sort) {
+		struct aiops_tensor_info pi;
+		if (aiops_tinfo_copy(&pi, &R->oinfo) != AIOPS_OK)
+			return nomem(R->e);
+		pi.has_ts = 1;
+		pi.has_labels = 1;
+		r = aiops_tensor_init(&R->pre, &pi);
+		aiops_tinfo_release(&pi);
+		if (r != AIOPS_OK)
+			return nomem(R->e);
+	}
+	R->ready = 1;
+	return AIOPS_OK;
+}
+
+/* Record a bad row: skip it under --skip-bad, else fail. */
+static int
+bad_row(struct run *R)
+{
+	if (!R->o->skip_bad || (R->e->code != AIOPS_ERR_DATA))
+		return R->e->code;
+	if (R->st->skipped++ == 0)
+		snprintf(R->st->first_skip, sizeof(R->st->first_skip), "%s", R->e->msg);
+	return AIOPS_OK;
+}
+
+/* One input row with values in R->vals (output columns). */
+static int
+deliver(struct run *R, int64_t ts, int label, const char *place)
+{
+	uint64_t idx = R->rowidx++;
+	int r;
+
+	if (R->have_rowlab) {
+		if (idx >= R->nrowlab)
+			return aiops_error_set(R->e, AIOPS_ERR_DATA,
+			    "%s: has %zu labels, but the input has more rows (%s)", R->labname,
+			    R->nrowlab, place);
+		if (R->rowlab[idx] > label)
+			label = R->rowlab[idx];
+	}
+	R->st->rows_in++;
+	if (R->o->sort) {
+		if (aiops_tensor_push(&R->pre, ts, R->vals, label + 1) != AIOPS_OK)
+			return nomem(R->e);
+		R->pre.y[R->pre.nrows - 1] = (unsigned char)(label + 1);
+		return AIOPS_OK;
+	}
+	if ((r = aiops_aligner_begin(&R->al, ts, R->e)) != AIOPS_OK) {
+		R->st->rows_in--;
+		if (r == AIOPS_ERR_DATA || r == AIOPS_ERR_LIMIT) {
+			aiops_error_prefix(R->e, "%s", place);
+			return r == AIOPS_ERR_DATA ? bad_row(R) : r;
+		}
+		return r;
+	}
+	for (size_t j = 0; j < R->nout; j++)
+		aiops_aligner_cell(&R->al, j, R->vals[j]);
+	return aiops_aligner_end(&R->al, label, R->e);
+}
+
+/* ---- wide CSV ----------------------------------------------------------- */
+
+static int
+is_time_name(const char *s)
+{
+	static const char *w[] = { "timestamp", "time", "ts", "date", "datetime", NULL };
+
+	for (int i = 0; w[i]; i++)
+		if (strcasecmp(s, w[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+all_numeric(const struct aiops_csv *c)
+{
+	for (size_t i = 0; i < c->nf; i++) {
+		double v;
+		if (c->f[i].len == 0)
+			continue;
+		if (aiops_parse_double(c->f[i].p, c->f[i].len, &v) != 0 &&
+		    !aiops_looks_like_datetime(c->f[i].p, c->f[i].len))
+			return 0;
+	}
+	return 1;
+}
+
+static long
+pick_col(struct run *R, const char *spec, const char *opt, int *err)
+{
+	long c;
+
+	*err = 0;
+	if (R->raw_names)
+		c = find_col(R->raw_names, R->nfields, spec, strlen(spec));
+	else {
+		int64_t k;
+		c = aiops_parse_i64(spec, strlen(spec), &k) == 0 && k >= 1 &&
+		    (uint64_t)k <= R->nfields ? (long)(k - 1) : -1;
+	}
+	if (c < 0) {
+		*err = aiops_error_set(R->e, AIOPS_ERR_NOTFOUND, "%s %s: no such column", opt, spec);
+	}
+	return c;
+}
+
+/* The first part's first record: decide header, time and label columns. */
+static int
+wide_layout(struct run *R, struct aiops_csv *c, int *pending)
+{
+	const struct aiops_ingest_opts *o = R->o;
+	const char *name = aiops_src_name(c->src);
+	int r, err;
+	size_t k;
+
+	R->nfields = c->nf;
+	R->has_header = o->header >= 0 ? o->header : !all_numeric(c);
+	*pending = !R->has_header;
+	if (R->has_header) {
+		if ((R->raw_names = aiops_calloc(c->nf, sizeof(char *))) == NULL)
+			return nomem(R->e);
+		for (size_t i = 0; i < c->nf; i++) {
+			const char *p = c->f[i].p;
+			size_t n = c->f[i].len;
+			while (n > 0 && (*p == ' ' || *p == '\t'))
+				p++, n--;
+			while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+				n--;
+			if (n == 0)
+				R->raw_names[i] = NULL;
+			if ((R->raw_names[i] = n ? aiops_strndup(p, n) : NULL) == NULL && n)
+				return nomem(R->e);
+			if (n == 0) {
+				struct aiops_buf b = AIOPS_BUF_INIT;
+				if (aiops_buf_addf(&b, "c%zu", i + 1) != AIOPS_OK)
+					return nomem(R->e);
+				R->raw_names[i] = aiops_buf_detach(&b, NULL);
+			}
+			for (size_t j = 0; j < i; j++)
+				if (strcmp(R->raw_names[i], R->raw_names[j]) == 0)
+					return aiops_error_set(R->e, AIOPS_ERR_DATA,
+					    "%s:%ld:%ld: duplicate column name \"%s\"", name, c->line,
+					    c->f[i].col, R->raw_names[i]);
+		}
+	}
+	R->ts_idx = R->lab_idx = -1;
+	if (o->time_col && strcmp(o->time_col, "none") != 0) {
+		R->ts_idx = pick_col(R, o->time_col, "--time-col", &err);
+		if (err)
+			return err;
+	}
+	if (o->label_col) {
+		R->lab_idx = pick_col(R, o->label_col, "--label-col", &err);
+		if (err)
+			return err;
+		if (R->lab_idx == R->ts_idx)
+			return aiops_error_set(R->e, AIOPS_ERR_USAGE,
+			    "--label-col and --time-col name the same column");
+	}
+	if (o->time_col == NULL) {
+		if (R->raw_names)
+			for (size_t i = 0; i < R->nfields && R->ts_idx < 0; i++)
+				if (is_time_name(R->raw_names[i]) && (long)i != R->lab_idx)
+					R->ts_idx = (long)i;
+		if (R->ts_idx < 0 && R->has_header) {
+			/* look at the first data row */
+			if ((r = aiops_csv_next(c, R->e)) < 0)
+				return r;
+			*pending = r == 1;
+		}
+		if (R->ts_idx < 0 && *pending && c->nf > 0 && R->lab_idx != 0 &&
+		    aiops_looks_like_datetime(c->f[0].p, c->f[0].len))
+			R->ts_idx = 0;
+	} else if (R->has_header) {
+		if ((r = aiops_csv_next(c, R->e)) < 0)
+			return r;
+		*pending = r == 1;
+	}
+	R->has_ts = R->ts_idx >= 0;
+	R->in_labels = R->lab_idx >= 0;
+	R->nin = R->nfields - (R->has_ts ? 1 : 0) - (R->in_labels ? 1 : 0);
+	if (R->nin == 0)
+		return aiops_error_set(R->e, AIOPS_ERR_DATA, "%s: no value columns", name);
+	R->feat_idx = aiops_calloc(R->nin, sizeof(size_t));
+	R->in_names = aiops_calloc(R->nin, sizeof(char *));
+	if (R->feat_idx == NULL || R->in_names == NULL)
+		return nomem(R->e);
+	k = 0;
+	for (size_t i = 0; i < R->nfields; i++) {
+		if ((long)i == R->ts_idx || (long)i == R->lab_idx)
+			continue;
+		R->feat_idx[k] = i;
+		if (R->raw_names)
+			R->in_names[k] = aiops_strdup(R->raw_names[i]);
+		else {
+			struct aiops_buf b = AIOPS_BUF_INIT;
+			if (aiops_buf_addf(&b, "c%zu", k + 1) == AIOPS_OK)
+				R->in_names[k] = aiops_buf_detach(&b, NULL);
+		}
+		if (R->in_names[k] == NULL)
+			return nomem(R->e);
+		k++;
+	}
+	return setup_chain(R);
+}
+
+static int
+wide_row(struct run *R, struct aiops_csv *c)
+{
+	const char *name = aiops_src_name(c->src);
+	char place[600], sb[64];
+	int64_t ts = 0;
+	int label = -1;
+
+	snprintf(place, sizeof(place), "%s:%ld", name, c->line);
+	if (c->nf != R->nfields) {
+		R->rowidx++;
+		aiops_error_set(R->e, AIOPS_ERR_DATA, "%s: expected %zu fields, got %zu", place,
+		    R->nfields, c->nf);
+		return bad_row(R);
+	}
+	if (R->ts_idx >= 0) {
+		struct aiops_csv_field *f = &c->f[R->ts_idx];
+		if (aiops_parse_time(f->p, f->len, R->o->time_unit, &ts) != 0) {
+			R->rowidx++;
+			aiops_error_set(R->e, AIOPS_ERR_DATA, "%s:%ld: expected a timestamp, got \"%s\"",
+			    place, f->col, shown(f->p, f->len, sb, sizeof(sb)));
+			return bad_row(R);
+		}
+	}
+	if (R->lab_idx >= 0) {
+		struct aiops_csv_field *f = &c->f[R->lab_idx];
+		double v = 0;
+		if (f->len > 0 && (aiops_parse_double(f->p, f->len, &v) != 0 || (v != 0 && v != 1))) {
+			R->rowidx++;
+			aiops_error_set(R->e, AIOPS_ERR_DATA, "%s:%ld: label: expected 0 or 1, got \"%s\"",
+			    place, f->col, shown(f->p, f->len, sb, sizeof(sb)));
+			return bad_row(R);
+		}
+		label = v != 0;
+	}
+	for (size_t j = 0; j < R->nin; j++) {
+		long oj = R->map[j];
+		struct aiops_csv_field *f;
+		if (oj < 0)
+			continue;
+		f = &c->f[R->feat_idx[j]];
+		if (f->len == 0) {
+			R->vals[oj] = NAN;
+			continue;
+		}
+		if (aiops_parse_double(f->p, f->len, &R->vals[oj]) != 0) {
+			R->rowidx++;
+			aiops_error_set(R->e, AIOPS_ERR_DATA,
+			    "%s:%ld: field \"%s\": expected a number, got \"%s\"", place, f->col,
+			    R->in_names[j], shown(f->p, f->len, sb, sizeof(sb)));
+			return bad_row(R);
+		}
+	}
+	return deliver(R, ts, label, place);
+}
+
+/* A later part: check its header against the first. Sets *pending. */
+static int
+wide_check_header(struct run *R, struct aiops_csv *c, int *pending)
+{
+	const char *name = aiops_src_name(c->src);
+
+	*pending = !R->has_header;
+	if (!R->has_header)
+		return AIOPS_OK;
+	if (c->nf != R->nfields)
+		return aiops_error_set(R->e, AIOPS_ERR_DATA,
+		    "%s:%ld: header has %zu fields, the first input had %zu", name, c->line, c->nf,
+		    R->nfields);
+	for (size_t i = 0; i < c->nf; i++) {
+		const char *p = c->f[i].p;
+		size_t n = c->f[i].len;
+		while (n > 0 && (*p == ' ' || *p == '\t'))
+			p++, n--;
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (n && (strlen(R->raw_names[i]) != n || strncmp(R->raw_names[i], p, n) != 0))
+			return aiops_error_set(R->e, AIOPS_ERR_DATA,
+			    "%s:%ld:%ld: column \"%.*s\" differs from the first input's \"%s\"", name,
+			    c->line, c->f[i].col, (int)n, p, R->raw_names[i]);
+	}
+	return AIOPS_OK;
+}
+
+static int
+read_wide_part(struct run *R, struct aiops_csv *c)
+{
+	int r, pending;
+
+	r = aiops_csv_next(c, R->e);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		if (!R->ready)
+			return aiops_error_set(R->e, AIOPS_ERR_DATA, "%s: empty input",
+			    aiops_src_name(c->src));
+		return AIOPS_OK;
+	}
+	r = R->ready ? wide_check_header(R, c, &pending) : wide_layout(R, c, &pending);
+	if (r != AIOPS_OK)
+		return r;
+	if (pending && (r = wide_row(R, c)) != AIOPS_OK)
+		return r;
+	while ((r = aiops_csv_next(c, R->e)) == 1)
+		if ((r = wide_row(R, c)) != AIOPS_OK)
+			return r;
+	return r;
+}
+
+/* ---- long CSV ----------------------------------------------------------- */
+
+static int
+read_long_part(struct run *R, struct aiops_csv *c, struct aiops_pivot *pv)
+{
+	const char *name = aiops_src_name(c->src);
+	struct aiops_buf sname = AIOPS_BUF_INIT;
+	char **hdr = NULL;
+	size_t nf;
+	char sb[64];
+	int r;
+
+	if ((r = aiops_csv_next(c, R->e)) <= 0)
+		return r < 0 ? r : (pv->n == 0 && !R->ready ?
+		    aiops_error_set(R->e, AIOPS_ERR_DATA, "%s: empty input", name) : AIOPS_OK);
+	nf = c->nf;
+	if (nf < 2)
+		return aiops_error_set(R->e, AIOPS_ERR_DATA,
+		    "%s:%ld: long format needs timestamp,series[,label...],value; got %zu field", name,
+		    c->line, nf);
+	if ((hdr = aiops_calloc(nf, sizeof(char *))) == NULL)
+		return nomem(R->e);
+	for (size_t i = 0; i < nf; i++)
+		if ((hdr[i] = aiops_strndup(c->f[i].p, c->f[i].len)) == NULL) {
+			r = nomem(R->e);
+			goto out;
+		}
+	while ((r = aiops_csv_next(c, R->e)) == 1) {
+		int64_t ts;
+		double v;
+		struct aiops_csv_field *f = c->f;
+
+		if (c->nf != nf) {
+			r = aiops_error_set(R->e, AIOPS_ERR_DATA, "%s:%ld: expected %zu fields, got %zu",
+			    name, c->line, nf, c->nf);
+		} else if (aiops_parse_time(f[0].p, f[0].len, R->o->time_unit, &ts) != 0) {
+			r = aiops_error_set(R->e, AIOPS_ERR_DATA, "%s:%ld:%ld: expected a timestamp, got \"%s\"",
+			    name, c->line, f[0].col, shown(f[0].p, f[0].len, sb, sizeof(sb)));
+		} else if (f[nf - 1].len > 0 && aiops_parse_double(f[nf - 1].p, f[nf - 1].len, &v) != 0) {
+			r = aiops_error_set(R->e, AIOPS_ERR_DATA,
+			    "%s:%ld:%ld: field \"%s\": expected a number, got \"%s\"", name, c->line,
+			    f[nf - 1].col, hdr[nf - 1], shown(f[nf - 1].p, f[nf - 1].len, sb, sizeof(sb)));
+		} else {
+			if (f[nf - 1].len == 0)
+				v = NAN;
+			aiops_buf_reset(&sname);
+			if (nf == 2)
+				r = aiops_buf_addstr(&sname, hdr[1]);
+			else {
+				r = aiops_buf_add(&sname, f[1].p, f[1].len);
+				for (size_t i = 2; i + 1 < nf && r == AIOPS_OK; i++)
+					r = aiops_buf_addf(&sname, "%s%s=%.*s", i == 2 ? "{" : ",", hdr[i],
+					    (int)f[i].len, f[i].p);
+				if (nf > 3 && r == AIOPS_OK)
+					r = aiops_buf_addch(&sname, '}');
+			}
+			if (r == AIOPS_OK && sname.len == 0)
+				r = aiops_error_set(R->e, AIOPS_ERR_DATA, "%s:%ld:%ld: empty series name",
+				    name, c->line, f[1].col);
+			else if (r == AIOPS_OK && (r = aiops_pivot_add(pv, sname.buf, ts, v)) != AIOPS_OK)
+				r = r == AIOPS_ERR_LIMIT ? aiops_error_set(R->e, r, "%s:%ld: too many series",
+				    name, c->line) : nomem(R->e);
+			else if (r == AIOPS_OK)
+				R->st->rows_in++;
+			if (r == AIOPS_OK)
+				continue;
+		}
+		if ((r = bad_row(R)) != AIOPS_OK)
+			goto out;
+	}
+out:
+	free_strv(hdr, nf);
+	aiops_buf_release(&sname);
+	return r;
+}
+
+/* Replay the sorted pivot through the chain. */
+static int
+replay_pivot(struct run *R, struct aiops_pivot *pv)
+{
+	int r;
+
+	R->nin = pv->ncols;
+	R->has_ts = 1;
+	if ((R->in_names = aiops_calloc(pv->ncols ? pv->ncols : 1, sizeof(char *))) == NULL)
+		return nomem(R->e);
+	for (size_t j = 0; j < pv->ncols; j++)
+		if ((R->in_names[j] = aiops_strdup(pv->names[j])) == NULL)
+			return nomem(R->e);
+	if (pv->ncols == 0)
+		return aiops_error_set(R->e, AIOPS_ERR_DATA, "%s: no samples", R->o->ninputs ?
+		    R->o->inputs[0] : "<stdin>");
+	if ((r = setup_chain(R)) != AIOPS_OK)
+		return r;
+	aiops_pivot_sort(pv);
+	for (size_t i = 0; i < pv->n; ) {
+		int64_t ts = pv->s[i].ts;
+		if ((r = aiops_aligner_begin(&R->al, ts, R->e)) != AIOPS_OK)
+			return r;
+		for (; i < pv->n && pv->s[i].ts == ts; i++) {
+			long oj = R->map[pv->s[i].col];
+			if (oj >= 0)
+				aiops_aligner_cell(&R->al, (size_t)oj, pv->s[i].v);
+		}
+		if ((r = aiops_aligner_end(&R->al, -1, R->e)) != AIOPS_OK)
+			return r;
+	}
+	return AIOPS_OK;
+}
+
+/* ---- tensor input --------------------------------------------------------- */
+
+static int
+read_tensor(struct run *R, struct aiops_src *src)
+{
+	struct aiops_treader tr;
+	double *in = NULL;
+	char place[600];
+	int64_t ts;
+	int lab, r;
+
+	if ((r = aiops_treader_open(&tr, src, R->e)) != AIOPS_OK)
+		goto out;
+	if (!R->ready) {
+		R->nin = tr.info.ncols;
+		R->has_ts = tr.info.has_ts;
+		R->in_labels = tr.info.has_labels;
+		if ((R->in_names = aiops_calloc(R->nin, sizeof(char *))) == NULL) {
+			r = nomem(R->e);
+			goto out;
+		}
+		for (size_t j = 0; j < R->nin; j++)
+			if ((R->in_names[j] = aiops_strdup(tr.info.names[j])) == NULL) {
+				r = nomem(R->e);
+				goto out;
+			}
+		R->inherit = tr.info.meta;
+		r = setup_chain(R);
+		R->inherit = NULL;
+		if (r != AIOPS_OK)
+			goto out;
+	} else {
+		int same = tr.info.ncols == R->nin && tr.info.has_ts == R->has_ts;
+		for (size_t j = 0; same && j < R->nin; j++)
+			same = strcmp(tr.info.names[j], R->in_names[j]) == 0;
+		if (!same) {
+			r = aiops_error_set(R->e, AIOPS_ERR_DATA, "%s: columns differ from the first input",
+			    aiops_src_name(src));
+			goto out;
+		}
+	}
+	if ((in = aiops_calloc(R->nin, sizeof(double))) == NULL) {
+		r = nomem(R->e);
+		goto out;
+	}
+	snprintf(place, sizeof(place), "%s", aiops_src_name(src));
+	while ((r = aiops_treader_next(&tr, &ts, in, &lab, R->e)) == 1) {
+		for (size_t j = 0; j < R->nin; j++)
+			if (R->map[j] >= 0)
+				R->vals[R->map[j]] = in[j];
+		snprintf(place, sizeof(place), "%s: row %llu", aiops_src_name(src),
+		    (unsigned long long)tr.total);
+		if ((r = deliver(R, ts, R->in_labels ? lab : -1, place)) != AIOPS_OK)
+			goto out;
+	}
+out:
+	aiops_free(in);
+	aiops_treader_release(&tr);
+	return r;
+}
+
+/* ---- buffered finish -------------------------------------------------------- */
+
+static int
+drop_constant_cols(struct run *R)
+{
+	struct aiops_tensor *t = &R->buf;
+	struct stats_sink *k = (struct stats_sink *)R->stats;
+	size_t nc = t->info.ncols, keep = 0;
+	size_t *idx;
+
+	if ((idx = aiops_calloc(nc, sizeof(size_t))) == NULL)
+		return nomem(R->e);
+	for (size_t j = 0; j < nc; j++)
+		if (!(k->n[j] == 0 || k->lo[j] == k->hi[j]))
+			idx[keep++] = j;
+	if (keep == 0) {
+		aiops_free(idx);
+		return aiops_error_set(R->e, AIOPS_ERR_DATA, "every column is constant; nothing left");
+	}
+	for (size_t i = 0; i < t->nrows; i++)
+		for (size_t j = 0; j < keep; j++)
+			t->x[i * keep + j] = t->x[i * nc + idx[j]];
+	for (size_t j = 0; j < keep; j++) {
+		char *s = t->info.names[idx[j]];
+		t->info.names[idx[j]] = NULL;
+		t->info.names[j] = s;
+	}
+	for (size_t j = keep; j < nc; j++)
+		aiops_free(t->info.names[j]);
+	t->info.ncols = keep;
+	aiops_free(idx);
+	return AIOPS_OK;
+}
+
+/* Parse --split into row cut points cut[0..ncut). */
+static int
+split_cuts(struct run *R, size_t *cut, int *ncut)
+{
+	const char *s = R->o->split;
+	double f[2];
+	int64_t tm[2];
+	int n = 0, frac = 1;
+	const struct aiops_tensor *t = &R->buf;
+
+	for (const char *p = s; *p && n < 3; n++) {
+		size_t len = strcspn(p, ",");
+		if (n == 2)
+			return aiops_error_set(R->e, AIOPS_ERR_USAGE, "--split: at most two cuts");
+		if (aiops_parse_double(p, len, &f[n]) != 0 || !(f[n] > 0 && f[n] < 1))
+			frac = 0;
+		if (aiops_parse_time(p, len, R->o->time_unit, &tm[n]) != 0 && !frac)
+			return aiops_error_set(R->e, AIOPS_ERR_USAGE,
+			    "--split: expected fractions or timestamps, got \"%.*s\"", (int)len, p);
+		p += len + (p[len] == ',');
+	}
+	if (n == 0)
+		return aiops_error_set(R->e, AIOPS_ERR_USAGE, "--split: no cut given");
+	for (int i = 0; i < n; i++) {
+		if (frac) {
+			double acc = f[0] + (i ? f[1] : 0);
+			if (acc >= 1)
+				return aiops_error_set(R->e, AIOPS_ERR_USAGE,
+				    "--split: the fractions must add up to less than 1");
+			cut[i] = (size_t)floor(acc * (double)t->nrows);
+		} else {
+			size_t k = 0;
+			if (!t->info.has_ts)
+				return aiops_error_set(R->e, AIOPS_ERR_USAGE,
+				    "--split by time needs timestamps; give fractions");
+			if (i == 1 && tm[1] <= tm[0])
+				return aiops_error_set(R->e, AIOPS_ERR_USAGE, "--split: cuts must increase");
+			while (k < t->nrows && t->ts[k] < tm[i])
+				k++;
+			cut[i] = k;
+		}
+	}
+	*ncut = n;
+	if (cut[0] == 0)
+		return aiops_error_set(R->e, AIOPS_ERR_DATA, "--split leaves the train part empty (%zu rows in all)",
+		    t->nrows);
+	return AIOPS_OK;
+}
+
+static int
+write_part(struct run *R, struct aiops_out *out, const char *path, const char *split,
+    size_t from, size_t to, int fmt)
+{
+	struct aiops_tensor *t = &R->buf;
+	struct aiops_tensor_info ti;
+	struct aiops_sink *w = NULL;
+	int r;
+
+	if (aiops_tinfo_copy(&ti, &t->info) != AIOPS_OK)
+		return nomem(R->e);
+	ti.dtype = R->o->dtype;
+	if (split && json_object_set_new(ti.meta, "split", json_string(split)) != 0) {
+		aiops_tinfo_release(&ti);
+		return nomem(R->e);
+	}
+	if ((r = aiops_out_open(out, path, R->e)) != AIOPS_OK) {
+		aiops_tinfo_release(&ti);
+		return r;
+	}
+	r = aiops_sink_writer(&w, fmt, out, &ti, R->e);
+	for (size_t i = from; r == AIOPS_OK && i < to; i++)
+		r = w->row(w, t->ts ? t->ts[i] : 0, t->x + i * ti.ncols, t->y ? t->y[i] : 0, R->e);
+	if (r == AIOPS_OK)
+		r = w->finish(w, R->e);
+	if (w)
+		w->free(w);
+	aiops_tinfo_release(&ti);
+	return r;
+}
+
+static int
+finish_buffered(struct run *R)
+{
+	const struct aiops_ingest_opts *o = R->o;
+	struct aiops_tensor *t = &R->buf;
+	struct aiops_out outs[3];
+	size_t cut[2] = { 0, 0 }, bounds[4];
+	int ncut = 0, nparts, r = AIOPS_OK, nopen = 0;
+	int fmt = o->format >= 0 ? o->format : aiops_format_from_name(o->output);
+	static const char *pname[3] = { "train", "valid", "test" };
+	static const char *ext[3] = { ".tensor", ".csv", ".npy" };
+
+	if (o->drop_constant && R->st->nconstant > 0 && (r = drop_constant_cols(R)) != AIOPS_OK)
+		return r;
+	if (o->split && (r = split_cuts(R, cut, &ncut)) != AIOPS_OK)
+		return r;
+	nparts = o->split ? ncut + 1 : 1;
+	bounds[0] = 0;
+	for (int i = 0; i < ncut; i++)
+		bounds[i + 1] = cut[i];
+	bounds[nparts] = t->nrows;
+	if (o->scale != AIOPS_SCALE_NONE) {
+		double *c = aiops_calloc(t->info.ncols, sizeof(double));
+		double *s = aiops_calloc(t->info.ncols, sizeof(double));
+		if (c == NULL || s == NULL)
+			r = nomem(R->e);
+		else if ((r = aiops_scaler_fit(t, bounds[1], o->scale, c, s, R->e)) == AIOPS_OK) {
+			aiops_scaler_apply(t, c, s);
+			if (aiops_scaler_to_meta(t->info.meta, o->scale, c, s, t->info.names,
+			    t->info.ncols) != AIOPS_OK)
+				r = nomem(R->e);
+		}
+		aiops_free(c);
+		aiops_free(s);
+		if (r != AIOPS_OK)
+			return r;
+	} else if (R->center) {
+		aiops_scaler_apply(t, R->center, R->scale);
+		if (aiops_scaler_to_meta(t->info.meta, R->scale_kind, R->center, R->scale,
+		    t->info.names, t->info.ncols) != AIOPS_OK)
+			return nomem(R->e);
+	}
+	if (R->st->nconstant > 0 && !o->drop_constant) {
+		json_t *a = json_array();
+		struct stats_sink *k = (struct stats_sink *)R->stats;
+		for (size_t j = 0; a && j < k->nc; j++)
+			if (k->n[j] == 0 || k->lo[j] == k->hi[j])
+				json_array_append_new(a, json_string(t->info.names[j]));
+		if (a == NULL || json_object_set_new(t->info.meta, "constant", a) != 0)
+			return nomem(R->e);
+	}
+	for (int i = 0; i < nparts && r == AIOPS_OK; i++) {
+		struct aiops_buf path = AIOPS_BUF_INIT;
+		const char *pn = nparts == 1 ? NULL : pname[nparts == 2 && i == 1 ? 2 : i];
+		if (pn && (aiops_buf_addf(&path, "%s.%s%s", o->output, pn, ext[fmt]) != AIOPS_OK)) {
+			r = nomem(R->e);
+			break;
+		}
+		r = write_part(R, &outs[i], pn ? path.buf : o->output, pn, bounds[i], bounds[i + 1], fmt);
+		nopen = i + 1;
+		if (r != AIOPS_OK) {
+			aiops_buf_release(&path);
+			nopen = i;
+			aiops_out_abort(&outs[i]);
+			break;
+		}
+		R->st->part_rows[i] = bounds[i + 1] - bounds[i];
+		aiops_buf_release(&path);
+	}
+	R->st->nparts = nparts;
+	/* all parts appear, or none */
+	for (int i = 0; i < nopen && r == AIOPS_OK; i++)
+		if ((r = aiops_out_commit(&outs[i], R->e)) != AIOPS_OK)
+			nopen = i + 1, outs[i].tmp = NULL;
+	if (r != AIOPS_OK)
+		for (int i = 0; i < nopen; i++)
+			aiops_out_abort(&outs[i]);
+	return r;
+}
+
+/* ---- driver ------------------------------------------------------------- */
+
+struct sortkey {
+	int64_t ts;
+	size_t i;
+};
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	const struct sortkey *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return (x->ts > y->ts) - (x->ts < y->ts);
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+/* --sort: replay the buffered rows in (time, input order). */
+static int
+feed_sorted(struct run *R)
+{
+	struct aiops_tensor *p = &R->pre;
+	struct sortkey *k = aiops_calloc(p->nrows ? p->nrows : 1, sizeof(*k));
+	int r = AIOPS_OK;
+
+	if (k == NULL)
+		return nomem(R->e);
+	for (size_t i = 0; i < p->nrows; i++) {
+		k[i].ts = p->ts[i];
+		k[i].i = i;
+	}
+	qsort(k, p->nrows, sizeof(*k), cmp_key);
+	for (size_t n = 0; n < p->nrows && r == AIOPS_OK; n++) {
+		size_t i = k[n].i;
+		if ((r = aiops_aligner_begin(&R->al, p->ts[i], R->e)) != AIOPS_OK)
+			break;
+		for (size_t j = 0; j < R->nout; j++)
+			aiops_aligner_cell(&R->al, j, p->x[i * R->nout + j]);
+		r = aiops_aligner_end(&R->al, (int)p->y[i] - 1, R->e);
+	}
+	aiops_free(k);
+	return r;
+}
+
+static int
+detect_kind(struct run *R, struct aiops_src *src)
+{
+	unsigned char m[8];
+	ssize_t k = aiops_src_peek(src, m, 8, R->e);
+
+	if (k < 0)
+		return (int)k;
+	if (aiops_is_tensor_magic(m, (size_t)k))
+		return K_TENSOR;
+	return R->o->long_format ? K_LONG : K_WIDE;
+}
+
+int
+aiops_ingest(const struct aiops_ingest_opts *o, struct aiops_ingest_stats *st,
+    struct aiops_error *e)
+{
+	static const char *const stdin_only[] = { "-" };
+	const char *const *inputs = o->ninputs ? o->inputs : stdin_only;
+	size_t ninputs = o->ninputs ? o->ninputs : 1;
+	struct aiops_pivot pv;
+	struct run R;
+	int r = AIOPS_OK, first_kind = -1;
+
+	memset(st, 0, sizeof(*st));
+	memset(&R, 0, sizeof(R));
+	R.o = o;
+	R.st = st;
+	R.e = e;
+	if (aiops_pivot_init(&pv) != AIOPS_OK)
+		return nomem(e);
+	if (o->prom_query) {
+		int64_t start = o->prom_start, end = o->prom_end, step = o->step_ms;
+		R.kind = K_PROM;
+		if (step <= 0 || end < start) {
+			r = aiops_error_set(e, AIOPS_ERR_USAGE, "--prom needs --step and --start <= --end");
+			goto out;
+		}
+		start = start - ((start % step) + step) % step;
+		if ((end - start) / step > 11000)
+			r = aiops_error_set(e, AIOPS_ERR_USAGE,
+			    "--prom: %lld points per series; Prometheus allows 11000: use a larger --step",
+			    (long long)((end - start) / step + 1));
+		else
+			r = aiops_prom_query_range(&pv, inputs[0], o->prom_query, start, end, step, e);
+		if (r == AIOPS_OK) {
+			st->rows_in = pv.n;
+			r = replay_pivot(&R, &pv);
+		}
+		goto finish;
+	}
+	for (size_t i = 0; i < ninputs && r == AIOPS_OK; i++) {
+		struct aiops_src *src;
+		int kind;
+
+		if ((r = aiops_src_open(&src, inputs[i], e)) != AIOPS_OK)
+			break;
+		do {
+			struct aiops_csv c;
+			if ((kind = detect_kind(&R, src)) < 0) {
+				r = kind;
+				break;
+			}
+			if (first_kind < 0)
+				first_kind = kind;
+			if (kind != first_kind) {
+				r = aiops_error_set(e, AIOPS_ERR_DATA,
+				    "%s: a %s input cannot follow a %s one", aiops_src_name(src),
+				    kind == K_TENSOR ? "tensor" : "CSV", first_kind == K_TENSOR ? "tensor" : "CSV");
+				break;
+			}
+			R.kind = kind;
+			if (kind == K_TENSOR) {
+				r = read_tensor(&R, src);
+				continue;
+			}
+			if ((r = aiops_csv_init(&c, src, e)) != AIOPS_OK)
+				break;
+			r = kind == K_LONG ? read_long_part(&R, &c, &pv) : read_wide_part(&R, &c);
+			aiops_csv_release(&c);
+		} while (r == AIOPS_OK && (r = aiops_src_next_part(src, e)) == 1);
+		if (r > 0)
+			r = AIOPS_OK;
+		aiops_src_close(src);
+	}
+	if (r == AIOPS_OK && R.kind == K_LONG)
+		r = replay_pivot(&R, &pv);
+finish:
+	if (r == AIOPS_OK && o->sort && R.ready)
+		r = feed_sorted(&R);
+	if (r == AIOPS_OK && R.ready) {
+		if ((r = aiops_aligner_flush(&R.al, e)) == AIOPS_OK)
+			r = R.head->finish(R.head, e);
+	}
+	if (r == AIOPS_OK && R.buffered)
+		r = finish_buffered(&R);
+	else if (r == AIOPS_OK && R.out_open) {
+		r = aiops_out_commit(&R.out, e);
+		R.out_open = 0;
+	}
+out:
+	if (R.out_open)
+		aiops_out_abort(&R.out);
+	if (R.final) R.final->free(R.final);
+	if (R.stats) R.stats->free(R.stats);
+	if (R.affine) R.affine->free(R.affine);
+	if (R.ivs) R.ivs->free(R.ivs);
+	if (R.filler) R.filler->free(R.filler);
+	aiops_aligner_release(&R.al);
+	aiops_tinfo_release(&R.oinfo);
+	if (R.buf.info.meta)
+		aiops_tensor_release(&R.buf);
+	if (R.pre.info.meta)
+		aiops_tensor_release(&R.pre);
+	aiops_pivot_release(&pv);
+	free_strv(R.in_names, R.nin);
+	free_strv(R.raw_names, R.nfields);
+	free_strv(R.out_names, R.nout);
+	aiops_free(R.feat_idx);
+	aiops_free(R.map);
+	aiops_free(R.rowlab);
+	aiops_free(R.iv);
+	aiops_free(R.labname);
+	aiops_free(R.vals);
+	aiops_free(R.center);
+	aiops_free(R.scale);
+	return r;
+}

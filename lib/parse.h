@@ -1,0 +1,50 @@
+/*
+ * parse.h - the text forms of numbers, timestamps and durations, and their
+ * shortest round-trip printing.
+ */
+#ifndef AIOPS_PARSE_H
+#define AIOPS_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Parse a C-locale decimal number (sign, digits, point, exponent, "nan",
+ * "inf", "infinity", any case) from s[0..len); surrounding blanks are
+ * allowed. Correctly rounded, so equal to strtod and numpy. 0 ok, -1 bad.
+ */
+int aiops_parse_double(const char *s, size_t len, double *out);
+
+/* Parse a signed decimal integer with range check. 0 ok, -1 bad. */
+int aiops_parse_i64(const char *s, size_t len, int64_t *out);
+
+enum aiops_time_unit { AIOPS_TIME_AUTO = 0, AIOPS_TIME_S = 1, AIOPS_TIME_MS = 2 };
+
+/*
+ * Parse a timestamp into milliseconds since the Unix epoch: epoch seconds
+ * or milliseconds (unit; AUTO takes |v| >= 1e11 as milliseconds),
+ * YYYY-MM-DD, YYYY-MM-DD[T ]HH:MM[:SS[.fff]][Z|+hh:mm|-hh:mm|+hhmm].
+ * No zone means UTC. 0 ok, -1 bad.
+ */
+int aiops_parse_time(const char *s, size_t len, int unit, int64_t *ms);
+
+/* True if s looks like a calendar date-time (not a bare number). */
+int aiops_looks_like_datetime(const char *s, size_t len);
+
+/* Format ms as YYYY-MM-DDTHH:MM:SS[.fff]Z into out (>= 32 bytes). */
+void aiops_format_time(int64_t ms, char *out, size_t outsz);
+
+/*
+ * Parse a duration: a positive number with an optional unit ms, s, m, h, d,
+ * w (none = seconds), e.g. "500ms", "15s", "1.5h". 0 ok, -1 bad or <= 0.
+ */
+int aiops_parse_duration(const char *s, int64_t *ms);
+
+/*
+ * Print v as the shortest decimal that reads back to the same double
+ * (float when is_float): at most 25 bytes. NaN prints as "" (missing),
+ * infinities as "inf" and "-inf". Returns the length.
+ */
+int aiops_format_double(double v, int is_float, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,54 @@
+/* sha256.c - SHA-256 through OpenSSL's EVP interface. */
+#include <openssl/evp.h>
+
+#include "base.h"
+
+int
+aiops_sha256_init(struct aiops_sha256 *h)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+
+	h->ctx = c;
+	if (c == NULL)
+		return AIOPS_ERR_NOMEM;
+	if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
+		aiops_sha256_release(h);
+		return AIOPS_ERR_NOMEM;
+	}
+	return AIOPS_OK;
+}
+
+int
+aiops_sha256_update(struct aiops_sha256 *h, const void *p, size_t n)
+{
+	return EVP_DigestUpdate(h->ctx, p, n) == 1 ? AIOPS_OK : AIOPS_ERR_NOMEM;
+}
+
+int
+aiops_sha256_final(struct aiops_sha256 *h, unsigned char out[32])
+{
+	unsigned int n = 32;
+	int r = EVP_DigestFinal_ex(h->ctx, out, &n) == 1 ? AIOPS_OK : AIOPS_ERR_NOMEM;
+
+	aiops_sha256_release(h);
+	return r;
+}
+
+void
+aiops_sha256_release(struct aiops_sha256 *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	h->ctx = NULL;
+}
+
+void
+aiops_hex(const unsigned char *p, size_t n, char *out)
+{
+	static const char d[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = d[p[i] >> 4];
+		out[2 * i + 1] = d[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}

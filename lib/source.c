@@ -1,0 +1,641 @@
+/*
+ * source.c - byte streams over files, stdin, archive members and URLs,
+ * with transparent gzip decoding.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <curl/curl.h>
+#include <zlib.h>
+
+#include "source.h"
+
+#define ZIN_SZ (256 * 1024)
+#define MAX_URL_BUF (8 << 20)
+
+enum { SRC_FD, SRC_MEM, SRC_ARCHIVE, SRC_URL };
+
+struct aiops_src {
+	int kind;
+	char *name;           /* current part's display name */
+	char *spec;
+	/* SRC_FD */
+	int fd, own_fd;
+	/* SRC_MEM */
+	const unsigned char *mem;
+	size_t mem_len, mem_pos;
+	/* SRC_ARCHIVE */
+	struct archive *ar;
+	char *arpath, *pattern;
+	int nparts;
+	/* SRC_URL */
+	CURL *curl;
+	CURLM *multi;
+	struct aiops_buf cbuf;
+	size_t cpos;
+	int running, url_done;
+	char curl_err[CURL_ERROR_SIZE];
+	/* gzip layer for the current part */
+	int gz, gz_end;
+	z_stream zs;
+	unsigned char *zin;
+	/* peeked raw bytes of the current part */
+	unsigned char peek[16];
+	size_t peek_len, peek_pos;
+	int started;          /* bytes were consumed from the current part */
+	unsigned char pb[16]; /* decoded bytes looked at by aiops_src_peek */
+	size_t pb_len, pb_pos;
+	int raw_eof;
+};
+
+static int curl_ready;
+
+int
+aiops_net_init(struct aiops_error *e)
+{
+	if (curl_ready)
+		return AIOPS_OK;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		return aiops_error_set(e, AIOPS_ERR_NET, "cannot initialise libcurl");
+	curl_ready = 1;
+	return AIOPS_OK;
+}
+
+void
+aiops_net_cleanup(void)
+{
+	if (curl_ready)
+		curl_global_cleanup();
+	curl_ready = 0;
+}
+
+const char *
+aiops_src_name(const struct aiops_src *s)
+{
+	return s->name;
+}
+
+static int
+set_name(struct aiops_src *s, const char *a, const char *b, struct aiops_error *e)
+{
+	struct aiops_buf n = AIOPS_BUF_INIT;
+
+	if (aiops_buf_addstr(&n, a) || (b && (aiops_buf_addch(&n, ':') || aiops_buf_addstr(&n, b)))) {
+		aiops_buf_release(&n);
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	}
+	aiops_free(s->name);
+	s->name = aiops_buf_detach(&n, NULL);
+	return AIOPS_OK;
+}
+
+static int
+has_suffix(const char *s, size_t n, const char *suf)
+{
+	size_t m = strlen(suf);
+
+	return n >= m && strncmp(s + n - m, suf, m) == 0;
+}
+
+static int
+is_archive_name(const char *s, size_t n)
+{
+	static const char *suf[] = { ".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2",
+		".tar.xz", ".tar.zst", ".tbz2", ".txz", NULL };
+
+	for (int i = 0; suf[i]; i++)
+		if (has_suffix(s, n, suf[i]))
+			return 1;
+	return 0;
+}
+
+/* ---- raw reads ---------------------------------------------------------- */
+
+static size_t
+curl_write_cb(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct aiops_src *s = ud;
+	size_t n = size * nmemb;
+
+	if (s->cpos > 0 && s->cpos == s->cbuf.len) {
+		s->cbuf.len = 0;
+		s->cpos = 0;
+	}
+	if (aiops_buf_add(&s->cbuf, p, n) != AIOPS_OK)
+		return 0;
+	return n;
+}
+
+static ssize_t
+url_read(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e)
+{
+	while (s->cpos == s->cbuf.len && !s->url_done) {
+		int numfds, still;
+		CURLMcode mc;
+		CURLMsg *msg;
+		int left;
+
+		s->cbuf.len = s->cpos = 0;
+		mc = curl_multi_perform(s->multi, &still);
+		if (mc != CURLM_OK)
+			return aiops_error_set(e, AIOPS_ERR_NET, "%s: %s", s->spec,
+			    curl_multi_strerror(mc));
+		while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			s->url_done = 1;
+			if (msg->data.result != CURLE_OK) {
+				long status = 0;
+				curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+				if (msg->data.result == CURLE_HTTP_RETURNED_ERROR)
+					return aiops_error_set(e, AIOPS_ERR_NET, "%s: HTTP %ld",
+					    s->spec, status);
+				return aiops_error_set(e, AIOPS_ERR_NET, "%s: %s", s->spec,
+				    s->curl_err[0] ? s->curl_err :
+				    curl_easy_strerror(msg->data.result));
+			}
+		}
+		if (s->cpos < s->cbuf.len || s->url_done)
+			break;
+		if (curl_multi_poll(s->multi, NULL, 0, 1000, &numfds) != CURLM_OK)
+			return aiops_error_set(e, AIOPS_ERR_NET, "%s: poll failed", s->spec);
+	}
+	if (s->cpos < s->cbuf.len) {
+		size_t k = s->cbuf.len - s->cpos;
+		if (k > n)
+			k = n;
+		memcpy(buf, s->cbuf.buf + s->cpos, k);
+		s->cpos += k;
+		return (ssize_t)k;
+	}
+	return 0;
+}
+
+static ssize_t
+raw_read(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e)
+{
+	ssize_t r;
+
+	if (s->raw_eof)
+		return 0;
+	switch (s->kind) {
+	case SRC_FD:
+		do
+			r = read(s->fd, buf, n);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			return aiops_error_set(e, AIOPS_ERR_IO, "%s: read error: %s",
+			    s->name, strerror(errno));
+		break;
+	case SRC_MEM:
+		r = (ssize_t)(s->mem_len - s->mem_pos < n ? s->mem_len - s->mem_pos : n);
+		memcpy(buf, s->mem + s->mem_pos, (size_t)r);
+		s->mem_pos += (size_t)r;
+		break;
+	case SRC_ARCHIVE:
+		r = archive_read_data(s->ar, buf, n);
+		if (r < 0)
+			return aiops_error_set(e, AIOPS_ERR_IO, "%s: %s", s->name,
+			    archive_error_string(s->ar));
+		break;
+	case SRC_URL:
+		r = url_read(s, buf, n, e);
+		break;
+	default:
+		r = 0;
+	}
+	if (r == 0)
+		s->raw_eof = 1;
+	return r;
+}
+
+/* raw read that first returns peeked bytes */
+static ssize_t
+raw_read_peeked(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e)
+{
+	if (s->peek_pos < s->peek_len) {
+		size_t k = s->peek_len - s->peek_pos;
+		if (k > n)
+			k = n;
+		memcpy(buf, s->peek + s->peek_pos, k);
+		s->peek_pos += k;
+		return (ssize_t)k;
+	}
+	return raw_read(s, buf, n, e);
+}
+
+static ssize_t
+raw_peek(struct aiops_src *s, size_t n, struct aiops_error *e)
+{
+	if (n > sizeof(s->peek))
+		n = sizeof(s->peek);
+	while (s->peek_len < n) {
+		ssize_t r = raw_read(s, s->peek + s->peek_len, n - s->peek_len, e);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		s->peek_len += (size_t)r;
+	}
+	return (ssize_t)s->peek_len;
+}
+
+/* Prepare the current part: detect gzip. */
+static int
+part_begin(struct aiops_src *s, struct aiops_error *e)
+{
+	ssize_t k;
+
+	s->peek_len = s->peek_pos = 0;
+	s->pb_len = s->pb_pos = 0;
+	s->raw_eof = 0;
+	s->started = 0;
+	if (s->gz) {
+		inflateEnd(&s->zs);
+		s->gz = 0;
+	}
+	if ((k = raw_peek(s, 2, e)) < 0)
+		return (int)k;
+	if (k == 2 && s->peek[0] == 0x1f && s->peek[1] == 0x8b) {
+		memset(&s->zs, 0, sizeof(s->zs));
+		if (s->zin == NULL && (s->zin = aiops_malloc(ZIN_SZ)) == NULL)
+			return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+		if (inflateInit2(&s->zs, 15 + 16) != Z_OK)
+			return aiops_error_set(e, AIOPS_ERR_NOMEM, "%s: cannot start zlib", s->name);
+		s->gz = 1;
+		s->gz_end = 0;
+	}
+	return AIOPS_OK;
+}
+
+static ssize_t
+src_decode(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e)
+{
+	if (!s->gz)
+		return raw_read_peeked(s, buf, n, e);
+	if (s->gz_end)
+		return 0;
+	s->zs.next_out = buf;
+	s->zs.avail_out = (uInt)(n > (1u << 30) ? (1u << 30) : n);
+	while (s->zs.avail_out == (uInt)(n > (1u << 30) ? (1u << 30) : n)) {
+		int zr;
+
+		if (s->zs.avail_in == 0) {
+			ssize_t r = raw_read_peeked(s, s->zin, ZIN_SZ, e);
+			if (r < 0)
+				return r;
+			if (r == 0)
+				return aiops_error_set(e, AIOPS_ERR_FORMAT,
+				    "%s: gzip data truncated", s->name);
+			s->zs.next_in = s->zin;
+			s->zs.avail_in = (uInt)r;
+		}
+		zr = inflate(&s->zs, Z_NO_FLUSH);
+		if (zr == Z_STREAM_END) {
+			/* concatenated gzip members continue the stream */
+			if (s->zs.avail_in == 0) {
+				ssize_t r = raw_read_peeked(s, s->zin, ZIN_SZ, e);
+				if (r < 0)
+					return r;
+				s->zs.next_in = s->zin;
+				s->zs.avail_in = (uInt)r;
+			}
+			if (s->zs.avail_in == 0) {
+				s->gz_end = 1;
+				break;
+			}
+			if (inflateReset(&s->zs) != Z_OK)
+				return aiops_error_set(e, AIOPS_ERR_FORMAT, "%s: bad gzip data",
+				    s->name);
+			continue;
+		}
+		if (zr == Z_MEM_ERROR)
+			return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+		if (zr != Z_OK && zr != Z_BUF_ERROR)
+			return aiops_error_set(e, AIOPS_ERR_FORMAT, "%s: bad gzip data: %s",
+			    s->name, s->zs.msg ? s->zs.msg : "corrupt");
+	}
+	return (ssize_t)((uInt)(n > (1u << 30) ? (1u << 30) : n) - s->zs.avail_out);
+}
+
+ssize_t
+aiops_src_read(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e)
+{
+	s->started = 1;
+	if (s->pb_pos < s->pb_len) {
+		size_t k = s->pb_len - s->pb_pos;
+		if (k > n)
+			k = n;
+		memcpy(buf, s->pb + s->pb_pos, k);
+		s->pb_pos += k;
+		return (ssize_t)k;
+	}
+	return src_decode(s, buf, n, e);
+}
+
+int
+aiops_src_read_full(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = aiops_src_read(s, (char *)buf + got, n - got, e);
+		if (r < 0)
+			return (int)r;
+		if (r == 0) {
+			if (got == 0)
+				return 1;
+			return aiops_error_set(e, AIOPS_ERR_FORMAT, "%s: truncated", s->name);
+		}
+		got += (size_t)r;
+	}
+	return AIOPS_OK;
+}
+
+ssize_t
+aiops_src_peek(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e)
+{
+	if (n > sizeof(s->pb))
+		n = sizeof(s->pb);
+	if (s->started)
+		return aiops_error_set(e, AIOPS_ERR_IO, "%s: peek after read", s->name);
+	while (s->pb_len < n) {
+		ssize_t r = src_decode(s, s->pb + s->pb_len, n - s->pb_len, e);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		s->pb_len += (size_t)r;
+	}
+	memcpy(buf, s->pb, s->pb_len < n ? s->pb_len : n);
+	return (ssize_t)(s->pb_len < n ? s->pb_len : n);
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+static struct aiops_src *
+src_new(const char *spec)
+{
+	struct aiops_src *s = aiops_calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->fd = -1;
+	if ((s->spec = aiops_strdup(spec)) == NULL) {
+		aiops_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int
+archive_next(struct aiops_src *s, struct aiops_error *e)
+{
+	struct archive_entry *ent;
+	int r;
+
+	while ((r = archive_read_next_header(s->ar, &ent)) == ARCHIVE_OK ||
+	    r == ARCHIVE_WARN) {
+		const char *p = archive_entry_pathname(ent);
+		if (p == NULL || archive_entry_filetype(ent) != AE_IFREG)
+			continue;
+		if (fnmatch(s->pattern, p, 0) != 0)
+			continue;
+		s->nparts++;
+		if ((r = set_name(s, s->arpath, p, e)) != AIOPS_OK)
+			return r;
+		if ((r = part_begin(s, e)) != AIOPS_OK)
+			return r;
+		return 1;
+	}
+	if (r != ARCHIVE_EOF)
+		return aiops_error_set(e, AIOPS_ERR_IO, "%s: %s", s->arpath,
+		    archive_error_string(s->ar));
+	return 0;
+}
+
+static int
+open_archive(struct aiops_src *s, const char *path, size_t plen, const char *pat,
+    struct aiops_error *e)
+{
+	int r;
+
+	if ((s->arpath = aiops_strndup(path, plen)) == NULL ||
+	    (s->pattern = aiops_strdup(pat)) == NULL)
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	s->kind = SRC_ARCHIVE;
+	if ((s->ar = archive_read_new()) == NULL)
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	archive_read_support_filter_all(s->ar);
+	archive_read_support_format_all(s->ar);
+	if (archive_read_open_filename(s->ar, s->arpath, 64 * 1024) != ARCHIVE_OK)
+		return aiops_error_set(e, AIOPS_ERR_IO, "%s: %s", s->arpath,
+		    archive_error_string(s->ar));
+	if ((r = set_name(s, s->arpath, NULL, e)) != AIOPS_OK)
+		return r;
+	r = archive_next(s, e);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return aiops_error_set(e, AIOPS_ERR_NOTFOUND, "%s: no member matches \"%s\"",
+		    s->arpath, s->pattern);
+	return AIOPS_OK;
+}
+
+static int
+open_url(struct aiops_src *s, const char *url, struct aiops_error *e)
+{
+	int r;
+
+	if ((r = aiops_net_init(e)) != AIOPS_OK)
+		return r;
+	s->kind = SRC_URL;
+	if ((r = set_name(s, url, NULL, e)) != AIOPS_OK)
+		return r;
+	if ((s->curl = curl_easy_init()) == NULL || (s->multi = curl_multi_init()) == NULL)
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	curl_easy_setopt(s->curl, CURLOPT_URL, url);
+	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(s->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_MAXREDIRS, 10L);
+	curl_easy_setopt(s->curl, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_USERAGENT, "aiops/" AIOPS_VERSION);
+	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(s->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_LOW_SPEED_TIME, 120L);
+	curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->curl_err);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, curl_write_cb);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+	if (curl_multi_add_handle(s->multi, s->curl) != CURLM_OK)
+		return aiops_error_set(e, AIOPS_ERR_NET, "%s: cannot start transfer", url);
+	return part_begin(s, e);
+}
+
+int
+aiops_src_open(struct aiops_src **sp, const char *spec, struct aiops_error *e)
+{
+	struct aiops_src *s;
+	struct stat st;
+	int r;
+
+	*sp = NULL;
+	if ((s = src_new(spec)) == NULL)
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	if (strcmp(spec, "-") == 0) {
+		s->kind = SRC_FD;
+		s->fd = STDIN_FILENO;
+		if ((r = set_name(s, "<stdin>", NULL, e)) == AIOPS_OK)
+			r = part_begin(s, e);
+		goto done;
+	}
+	if (strncmp(spec, "http://", 7) == 0 || strncmp(spec, "https://", 8) == 0) {
+		r = open_url(s, spec, e);
+		goto done;
+	}
+	if (stat(spec, &st) != 0) {
+		/* ARCHIVE:PATTERN, split at the first colon that ends an archive name */
+		for (const char *c = strchr(spec, ':'); c; c = strchr(c + 1, ':')) {
+			size_t plen = (size_t)(c - spec);
+			if (is_archive_name(spec, plen) && c[1] != '\0') {
+				r = open_archive(s, spec, plen, c + 1, e);
+				goto done;
+			}
+		}
+	}
+	s->kind = SRC_FD;
+	if ((r = set_name(s, spec, NULL, e)) != AIOPS_OK)
+		goto done;
+	s->fd = open(spec, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0) {
+		r = aiops_error_set(e, errno == ENOENT ? AIOPS_ERR_NOTFOUND : AIOPS_ERR_IO,
+		    "%s: %s", spec, strerror(errno));
+		goto done;
+	}
+	s->own_fd = 1;
+	if (fstat(s->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		r = aiops_error_set(e, AIOPS_ERR_IO, "%s: is a directory", spec);
+		goto done;
+	}
+	r = part_begin(s, e);
+done:
+	if (r != AIOPS_OK) {
+		aiops_src_close(s);
+		return r;
+	}
+	s->nparts = s->nparts ? s->nparts : 1;
+	*sp = s;
+	return AIOPS_OK;
+}
+
+int
+aiops_src_open_mem(struct aiops_src **sp, const void *p, size_t n, const char *name,
+    struct aiops_error *e)
+{
+	struct aiops_src *s = src_new(name);
+	int r;
+
+	*sp = NULL;
+	if (s == NULL)
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	s->kind = SRC_MEM;
+	s->mem = p;
+	s->mem_len = n;
+	if ((r = set_name(s, name, NULL, e)) != AIOPS_OK ||
+	    (r = part_begin(s, e)) != AIOPS_OK) {
+		aiops_src_close(s);
+		return r;
+	}
+	*sp = s;
+	return AIOPS_OK;
+}
+
+int
+aiops_src_next_part(struct aiops_src *s, struct aiops_error *e)
+{
+	if (s->kind != SRC_ARCHIVE)
+		return 0;
+	return archive_next(s, e);
+}
+
+void
+aiops_src_close(struct aiops_src *s)
+{
+	if (s == NULL)
+		return;
+	if (s->own_fd && s->fd >= 0)
+		close(s->fd);
+	if (s->ar)
+		archive_read_free(s->ar);
+	if (s->multi) {
+		if (s->curl)
+			curl_multi_remove_handle(s->multi, s->curl);
+		curl_multi_cleanup(s->multi);
+	}
+	if (s->curl)
+		curl_easy_cleanup(s->curl);
+	if (s->gz)
+		inflateEnd(&s->zs);
+	aiops_buf_release(&s->cbuf);
+	aiops_free(s->zin);
+	aiops_free(s->arpath);
+	aiops_free(s->pattern);
+	aiops_free(s->name);
+	aiops_free(s->spec);
+	aiops_free(s);
+}
+
+/* ---- simple GET --------------------------------------------------------- */
+
+static size_t
+body_cb(char *p, size_t size, size_t nmemb, void *ud)
+{
+	struct aiops_buf *b = ud;
+	size_t n = size * nmemb;
+
+	if (b->len + n > (256u << 20))
+		return 0; /* a reply that never ends is cut off */
+	return aiops_buf_add(b, p, n) == AIOPS_OK ? n : 0;
+}
+
+int
+aiops_http_get(const char *url, struct aiops_buf *body, long *status,
+    struct aiops_error *e)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	CURL *c;
+	CURLcode cr;
+	int r;
+
+	*status = 0;
+	if ((r = aiops_net_init(e)) != AIOPS_OK)
+		return r;
+	if ((c = curl_easy_init()) == NULL)
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "aiops/" AIOPS_VERSION);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cr = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(c);
+	if (cr != CURLE_OK)
+		return aiops_error_set(e, AIOPS_ERR_NET, "%s: %s", url,
+		    errbuf[0] ? errbuf : curl_easy_strerror(cr));
+	return AIOPS_OK;
+}

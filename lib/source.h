@@ -1,0 +1,60 @@
+/*
+ * source.h - one byte-stream interface over a file, standard input, an
+ * archive member (libarchive), or an http(s) URL (libcurl), with gzip
+ * (zlib) detected by its magic bytes and decoded on the fly.
+ */
+#ifndef AIOPS_SOURCE_H
+#define AIOPS_SOURCE_H
+
+#include <sys/types.h>
+
+#include "base.h"
+
+struct aiops_src;
+
+/* Call once before any URL is opened (curl_global_init); returns AIOPS_OK or an error. */
+int aiops_net_init(struct aiops_error *e);
+void aiops_net_cleanup(void);
+
+/*
+ * Open spec: "-" (standard input, named "<stdin>"), an http:// or https://
+ * URL, ARCHIVE:PATTERN (ARCHIVE ending .zip .tar .tar.gz .tgz .tar.bz2
+ * .tar.xz .tar.zst, spec not itself a file; every member matching the
+ * fnmatch(3) PATTERN is a part), or a file path. The first part is open on
+ * return. *sp is owned by the caller: aiops_src_close().
+ * Errors: AIOPS_ERR_IO, AIOPS_ERR_NOTFOUND (no such member), AIOPS_ERR_NET,
+ * AIOPS_ERR_NOMEM.
+ */
+int aiops_src_open(struct aiops_src **sp, const char *spec, struct aiops_error *e);
+
+/* Wrap n bytes of memory (not copied; must outlive the source) under name. */
+int aiops_src_open_mem(struct aiops_src **sp, const void *p, size_t n,
+    const char *name, struct aiops_error *e);
+
+/* Name of the current part for messages ("data.zip:m/cpu.csv", "<stdin>"). */
+const char *aiops_src_name(const struct aiops_src *s);
+
+/* Read up to n bytes of the current part: >0 bytes read, 0 at its end, <0 error. */
+ssize_t aiops_src_read(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e);
+
+/* Read exactly n bytes: AIOPS_OK, 1 on a clean end before any byte, or an error
+ * (AIOPS_ERR_FORMAT "truncated" when the part ends inside the n bytes). */
+int aiops_src_read_full(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e);
+
+/* Look at the first n (<= 16) bytes of the current part without consuming them;
+ * returns how many are available (fewer at a short part) or <0. Only before reading. */
+ssize_t aiops_src_peek(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e);
+
+/* Move to the next part: 1 moved, 0 no more parts, <0 error. */
+int aiops_src_next_part(struct aiops_src *s, struct aiops_error *e);
+
+void aiops_src_close(struct aiops_src *s);
+
+/*
+ * GET url into body (appended). *status gets the HTTP status (0 if none).
+ * HTTP statuses >= 400 are not errors here: the caller reads the body.
+ */
+int aiops_http_get(const char *url, struct aiops_buf *body, long *status,
+    struct aiops_error *e);
+
+#endif
