@@ -109,20 +109,28 @@ add_field(struct aiops_csv *c, char *p, size_t len, long col, struct aiops_error
 	return AIOPS_OK;
 }
 
-/* Split an unquoted line [s, s+n) in place. */
+/* Split an unquoted line [s, s+n) in place; fields are short, so a byte loop beats memchr. */
 static int
 split_plain(struct aiops_csv *c, char *s, size_t n, struct aiops_error *e)
 {
-	char *p = s, *end = s + n;
+	char *p = s, *end = s + n, *f = s, d = c->delim;
 
-	for (;;) {
-		char *q = memchr(p, c->delim, (size_t)(end - p));
-		if (q == NULL)
-			return add_field(c, p, (size_t)(end - p), (long)(p - s) + 1, e);
-		if (add_field(c, p, (size_t)(q - p), (long)(p - s) + 1, e) != AIOPS_OK)
-			return e->code;
-		p = q + 1;
+	for (; p < end; p++) {
+		if (*p != d)
+			continue;
+		if (c->nf == c->fcap) {
+			if (add_field(c, f, (size_t)(p - f), (long)(f - s) + 1, e) != AIOPS_OK)
+				return e->code;
+		} else {
+			struct aiops_csv_field *fl = &c->f[c->nf++];
+			fl->p = f;
+			fl->len = (size_t)(p - f);
+			fl->col = (long)(f - s) + 1;
+			*p = '\0';
+		}
+		f = p + 1;
 	}
+	return add_field(c, f, (size_t)(end - f), (long)(f - s) + 1, e);
 }
 
 /*
@@ -238,6 +246,7 @@ aiops_csv_next(struct aiops_csv *c, struct aiops_error *e)
 			c->pos += n + (nl != NULL);
 			c->next_line += lines + 1;
 			c->nf = 0;
+			c->raw = NULL;
 			if ((r = split_quoted(c, s, n, e)) != AIOPS_OK)
 				return r;
 			return 1;
@@ -249,8 +258,26 @@ aiops_csv_next(struct aiops_csv *c, struct aiops_error *e)
 		if (n == 0)
 			continue; /* blank line */
 		c->nf = 0;
+		s[n] = '\0';
+		if (c->lazy) {
+			c->raw = s;
+			c->rawlen = n;
+			return 1;
+		}
 		if ((r = split_plain(c, s, n, e)) != AIOPS_OK)
 			return r;
 		return 1;
 	}
+}
+
+int
+aiops_csv_split(struct aiops_csv *c, struct aiops_error *e)
+{
+	char *s = c->raw;
+
+	if (s == NULL)
+		return AIOPS_OK;
+	c->raw = NULL;
+	c->nf = 0;
+	return split_plain(c, s, c->rawlen, e);
 }

@@ -27,6 +27,9 @@ struct aiops_csv {
 	struct aiops_csv_field *f;
 	char delim;
 	int at_start;
+	int lazy;               /* set by the caller: leave unquoted lines unsplit */
+	char *raw;              /* with lazy: the unsplit line, or NULL if split */
+	size_t rawlen;
 };
 
 /* Longest record accepted: a longer one is an AIOPS_ERR_LIMIT error. */
@@ -39,5 +42,10 @@ void aiops_csv_restart(struct aiops_csv *c);
 /* Read one record into c->f[0..nf): 1 read, 0 end of part, <0 error. */
 int aiops_csv_next(struct aiops_csv *c, struct aiops_error *e);
 void aiops_csv_release(struct aiops_csv *c);
+/*
+ * With c->lazy set, aiops_csv_next() leaves an unquoted line unsplit: raw
+ * and rawlen give it (nf is 0) until aiops_csv_split() splits it into f[].
+ */
+int aiops_csv_split(struct aiops_csv *c, struct aiops_error *e);
 
 #endif

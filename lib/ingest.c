@@ -54,6 +54,8 @@ struct run {
 	struct aiops_tensor buf;    /* buffered rows */
 	struct aiops_tensor pre;    /* --sort: rows before alignment, label+1 in y */
 	double *vals;
+	uint64_t *mant;             /* the fast path's digits, per output column */
+	unsigned char *frac, *neg;
 	double *center, *scale;     /* --scaler-from */
 	int scale_kind;
 	uint64_t rowidx;
@@ -570,7 +572,11 @@ setup_chain(struct run *R)
 	R->oinfo.has_ts = R->has_ts;
 	R->oinfo.has_labels = R->in_labels || R->have_rowlab || R->have_iv;
 	agg = o->agg >= 0 ? o->agg : (o->step_ms > 0 ? AIOPS_AGG_MEAN : AIOPS_AGG_LAST);
-	if ((R->vals = aiops_calloc(R->nout, sizeof(double))) == NULL)
+	R->vals = aiops_calloc(R->nout, sizeof(double));
+	R->mant = aiops_calloc(R->nout, sizeof(uint64_t));
+	R->frac = aiops_calloc(R->nout, 1);
+	R->neg = aiops_calloc(R->nout, 1);
+	if (!R->vals || !R->mant || !R->frac || !R->neg)
 		return nomem(R->e);
 	if ((r = aiops_aligner_init(&R->al, R->nout, R->has_ts, o->step_ms, agg, NULL, R->e)) != AIOPS_OK)
 		return r;
@@ -637,16 +643,19 @@ bad_row(struct run *R)
 
 /* One input row with values in R->vals (output columns). */
 static int
-deliver(struct run *R, int64_t ts, int label, const char *place)
+deliver(struct run *R, int64_t ts, int label, const char *name, long line)
 {
+	char place[600];
 	uint64_t idx = R->rowidx++;
 	int r;
 
 	if (R->have_rowlab) {
-		if (idx >= R->nrowlab)
+		if (idx >= R->nrowlab) {
+			snprintf(place, sizeof(place), line ? "%s:%ld" : "%s: row %ld", name, line ? line : (long)idx + 1);
 			return aiops_error_set(R->e, AIOPS_ERR_DATA,
 			    "%s: has %zu labels, but the input has more rows (%s)", R->labname,
 			    R->nrowlab, place);
+		}
 		if (R->rowlab[idx] > label)
 			label = R->rowlab[idx];
 	}
@@ -657,9 +666,13 @@ deliver(struct run *R, int64_t ts, int label, const char *place)
 		R->pre.y[R->pre.nrows - 1] = (unsigned char)(label + 1);
 		return AIOPS_OK;
 	}
+	if (!R->has_ts) /* nothing to align: straight on */
+		return R->head->row(R->head, 0, R->vals, label, R->e);
 	if ((r = aiops_aligner_begin(&R->al, ts, R->e)) != AIOPS_OK) {
 		R->st->rows_in--;
 		if (r == AIOPS_ERR_DATA || r == AIOPS_ERR_LIMIT) {
+			snprintf(place, sizeof(place), line ? "%s:%ld" : "%s: row %ld", name,
+			    line ? line : (long)idx + 1);
 			aiops_error_prefix(R->e, "%s", place);
 			return r == AIOPS_ERR_DATA ? bad_row(R) : r;
 		}
@@ -816,27 +829,94 @@ wide_layout(struct run *R, struct aiops_csv *c, int *pending)
 	return setup_chain(R);
 }
 
+/*
+ * The fast path for an unsplit plain line: one pass that parses numbers as
+ * it meets them. Returns 1 when the row was handled, 0 when the caller must
+ * split the line and take the careful path (which names any error).
+ */
+static int
+wide_row_fast(struct run *R, struct aiops_csv *c, int *rr)
+{
+	const char *p = c->raw, *end = c->raw + c->rawlen, *q;
+	const char d = c->delim;
+	int64_t ts = 0;
+	size_t fi = 0, j = 0;
+
+	for (fi = 0; fi < R->nfields; fi++) {
+		if ((long)fi == R->ts_idx || (long)fi == R->lab_idx) {
+			const char *f = p;
+			double lv;
+			while (p < end && *p != d)
+				p++;
+			if ((long)fi == R->ts_idx) {
+				if (aiops_parse_time(f, (size_t)(p - f), R->o->time_unit, &ts) != 0)
+					return 0;
+			} else if (p == f || aiops_parse_double(f, (size_t)(p - f), &lv) != 0 ||
+			    lv != 0) {
+				return 0; /* labels other than 0: careful path */
+			}
+		} else {
+			long oj = R->map[j++];
+			if (p < end && *p == d) {
+				if (oj >= 0) {
+					R->mant[oj] = 0;
+					R->frac[oj] = 255;  /* missing */
+				}
+			} else if (oj >= 0) {
+				int fr, ng;
+				if (aiops_parse_decimal_fast(p, end, &R->mant[oj], &fr, &ng, &q) != 0 ||
+				    (q < end && *q != d))
+					return 0;
+				R->frac[oj] = (unsigned char)fr;
+				R->neg[oj] = (unsigned char)ng;
+				p = q;
+			} else {
+				while (p < end && *p != d)
+					p++;
+			}
+		}
+		if (fi + 1 < R->nfields) {
+			if (p >= end)
+				return 0;       /* too few fields */
+			p++;
+		}
+	}
+	if (p != end)
+		return 0;               /* too many fields */
+	/* the divisions, independent of each other, in one loop */
+	for (size_t k = 0; k < R->nout; k++)
+		R->vals[k] = R->frac[k] == 255 ? NAN :
+		    aiops_decimal_value(R->mant[k], R->frac[k], R->neg[k]);
+	*rr = deliver(R, ts, R->lab_idx >= 0 ? 0 : -1, aiops_src_name(c->src), c->line);
+	return 1;
+}
+
 static int
 wide_row(struct run *R, struct aiops_csv *c)
 {
 	const char *name = aiops_src_name(c->src);
-	char place[600], sb[64];
+	char sb[64];
 	int64_t ts = 0;
-	int label = -1;
+	int label = -1, r;
 
-	snprintf(place, sizeof(place), "%s:%ld", name, c->line);
+	if (c->raw) {
+		if (wide_row_fast(R, c, &r))
+			return r;
+		if ((r = aiops_csv_split(c, R->e)) != AIOPS_OK)
+			return r;
+	}
 	if (c->nf != R->nfields) {
 		R->rowidx++;
-		aiops_error_set(R->e, AIOPS_ERR_DATA, "%s: expected %zu fields, got %zu", place,
-		    R->nfields, c->nf);
+		aiops_error_set(R->e, AIOPS_ERR_DATA, "%s:%ld: expected %zu fields, got %zu", name,
+		    c->line, R->nfields, c->nf);
 		return bad_row(R);
 	}
 	if (R->ts_idx >= 0) {
 		struct aiops_csv_field *f = &c->f[R->ts_idx];
 		if (aiops_parse_time(f->p, f->len, R->o->time_unit, &ts) != 0) {
 			R->rowidx++;
-			aiops_error_set(R->e, AIOPS_ERR_DATA, "%s:%ld: expected a timestamp, got \"%s\"",
-			    place, f->col, shown(f->p, f->len, sb, sizeof(sb)));
+			aiops_error_set(R->e, AIOPS_ERR_DATA, "%s:%ld:%ld: expected a timestamp, got \"%s\"",
+			    name, c->line, f->col, shown(f->p, f->len, sb, sizeof(sb)));
 			return bad_row(R);
 		}
 	}
@@ -845,8 +925,8 @@ wide_row(struct run *R, struct aiops_csv *c)
 		double v = 0;
 		if (f->len > 0 && (aiops_parse_double(f->p, f->len, &v) != 0 || (v != 0 && v != 1))) {
 			R->rowidx++;
-			aiops_error_set(R->e, AIOPS_ERR_DATA, "%s:%ld: label: expected 0 or 1, got \"%s\"",
-			    place, f->col, shown(f->p, f->len, sb, sizeof(sb)));
+			aiops_error_set(R->e, AIOPS_ERR_DATA, "%s:%ld:%ld: label: expected 0 or 1, got \"%s\"",
+			    name, c->line, f->col, shown(f->p, f->len, sb, sizeof(sb)));
 			return bad_row(R);
 		}
 		label = v != 0;
@@ -864,12 +944,12 @@ wide_row(struct run *R, struct aiops_csv *c)
 		if (aiops_parse_double(f->p, f->len, &R->vals[oj]) != 0) {
 			R->rowidx++;
 			aiops_error_set(R->e, AIOPS_ERR_DATA,
-			    "%s:%ld: field \"%s\": expected a number, got \"%s\"", place, f->col,
-			    R->in_names[j], shown(f->p, f->len, sb, sizeof(sb)));
+			    "%s:%ld:%ld: field \"%s\": expected a number, got \"%s\"", name, c->line,
+			    f->col, R->in_names[j], shown(f->p, f->len, sb, sizeof(sb)));
 			return bad_row(R);
 		}
 	}
-	return deliver(R, ts, label, place);
+	return deliver(R, ts, label, name, c->line);
 }
 
 /* A later part: check its header against the first. Sets *pending. */
@@ -919,6 +999,7 @@ read_wide_part(struct run *R, struct aiops_csv *c)
 		return r;
 	if (pending && (r = wide_row(R, c)) != AIOPS_OK)
 		return r;
+	c->lazy = 1;
 	while ((r = aiops_csv_next(c, R->e)) == 1)
 		if ((r = wide_row(R, c)) != AIOPS_OK)
 			return r;
@@ -1042,7 +1123,6 @@ read_tensor(struct run *R, struct aiops_src *src)
 {
 	struct aiops_treader tr;
 	double *in = NULL;
-	char place[600];
 	int64_t ts;
 	int lab, r;
 
@@ -1080,14 +1160,11 @@ read_tensor(struct run *R, struct aiops_src *src)
 		r = nomem(R->e);
 		goto out;
 	}
-	snprintf(place, sizeof(place), "%s", aiops_src_name(src));
 	while ((r = aiops_treader_next(&tr, &ts, in, &lab, R->e)) == 1) {
 		for (size_t j = 0; j < R->nin; j++)
 			if (R->map[j] >= 0)
 				R->vals[R->map[j]] = in[j];
-		snprintf(place, sizeof(place), "%s: row %llu", aiops_src_name(src),
-		    (unsigned long long)tr.total);
-		if ((r = deliver(R, ts, R->in_labels ? lab : -1, place)) != AIOPS_OK)
+		if ((r = deliver(R, ts, R->in_labels ? lab : -1, aiops_src_name(src), 0)) != AIOPS_OK)
 			goto out;
 	}
 out:
@@ -1458,6 +1535,9 @@ out:
 	aiops_free(R.iv);
 	aiops_free(R.labname);
 	aiops_free(R.vals);
+	aiops_free(R.mant);
+	aiops_free(R.frac);
+	aiops_free(R.neg);
 	aiops_free(R.center);
 	aiops_free(R.scale);
 	return r;

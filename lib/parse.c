@@ -34,13 +34,143 @@ ieq(const char *s, size_t n, const char *w)
 	return 1;
 }
 
+/* Four ASCII digits at p as a number, or -1 if they are not all digits (SWAR). */
+static inline int
+four_digits(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (((v & 0xF0F0F0F0u) | (((v + 0x06060606u) & 0xF0F0F0F0u) >> 4)) != 0x33333333u)
+		return -1;
+	v = ((v & 0x0F0F0F0Fu) * 2561) >> 8;
+	v = ((v & 0x00FF00FFu) * 6553601) >> 16;
+	return (int)v;
+#else
+	return -1;
+#endif
+}
+
+/* Accumulate the digits at q into *m, four at a time where possible. */
+static inline const char *
+digit_run(const char *q, const char *end, uint64_t *m)
+{
+	uint64_t v = *m;
+	int k;
+
+	while (end - q >= 4 && (k = four_digits(q)) >= 0) {
+		v = v * 10000 + (uint64_t)k;
+		q += 4;
+	}
+	while (q < end && (unsigned)(*q - '0') < 10)
+		v = v * 10 + (uint64_t)(*q++ - '0');
+	*m = v;
+	return q;
+}
+
+int
+aiops_parse_decimal_fast(const char *s, const char *end, uint64_t *mp, int *fracp,
+    int *negp, const char **endp)
+{
+	const char *p = s, *q, *d0;
+	uint64_t m = 0;
+	int neg = 0, frac = 0, dot = 0;
+
+	if (p < end && (*p == '-' || *p == '+')) {
+		neg = *p == '-';
+		p++;
+	}
+	d0 = p;
+	q = digit_run(p, end, &m);
+	if (q < end && *q == '.') {
+		const char *f = ++q;
+		dot = 1;
+		q = digit_run(q, end, &m);
+		frac = (int)(q - f);
+	}
+	*endp = q;
+	*mp = m;
+	*fracp = frac;
+	*negp = neg;
+	return q - d0 - dot > 0 && q - d0 - dot <= 19 && m <= (1ULL << 53) && frac <= 22 ? 0 : -1;
+}
+
+double
+aiops_decimal_value(uint64_t m, int frac, int neg)
+{
+	double v = (double)m / pow10tab[frac];
+
+	return neg ? -v : v;
+}
+
+int
+aiops_parse_double_fast(const char *s, const char *end, double *out, const char **endp)
+{
+	const char *p = s, *q, *d0;
+	uint64_t m = 0;
+	int neg = 0, frac = 0, dot = 0;
+
+	if (p < end && (*p == '-' || *p == '+')) {
+		neg = *p == '-';
+		p++;
+	}
+	d0 = p;
+	q = digit_run(p, end, &m);
+	if (q < end && *q == '.') {
+		const char *f = ++q;
+		dot = 1;
+		q = digit_run(q, end, &m);
+		frac = (int)(q - f);
+	}
+	*endp = q;
+	if (q - d0 - dot > 0 && q - d0 - dot <= 19 && m <= (1ULL << 53) && frac <= 22) {
+		double v = (double)m;
+		if (frac)
+			v /= pow10tab[frac];
+		*out = neg ? -v : v;
+		return 0;
+	}
+	return -1;
+}
+
 int
 aiops_parse_double(const char *s, size_t len, double *out)
 {
-	const char *p = s, *end = s + len;
+	const char *p = s, *end = s + len, *q, *digits_start;
 	uint64_t m = 0;
-	int neg = 0, nd = 0, frac = 0, any = 0;
+	int neg = 0, frac = 0, dot = 0;
 
+	/*
+	 * Fast path (Clinger): at most 19 digits, so m cannot overflow; if m
+	 * <= 2^53 and there are at most 22 fraction digits, m and 10^frac are
+	 * exact doubles and one IEEE division rounds correctly.
+	 */
+	if (p < end && (*p == '-' || *p == '+')) {
+		neg = *p == '-';
+		p++;
+	}
+	q = digits_start = p;
+	while (q < end && (unsigned)(*q - '0') < 10)
+		m = m * 10 + (uint64_t)(*q++ - '0');
+	if (q < end && *q == '.') {
+		const char *f = ++q;
+		dot = 1;
+		while (q < end && (unsigned)(*q - '0') < 10)
+			m = m * 10 + (uint64_t)(*q++ - '0');
+		frac = (int)(q - f);
+	}
+	if (q == end && q - digits_start - dot > 0 && q - digits_start - dot <= 19 &&
+	    m <= (1ULL << 53) && frac <= 22) {
+		double v = (double)m;
+		if (frac)
+			v /= pow10tab[frac];
+		*out = neg ? -v : v;
+		return 0;
+	}
+	/* general path: blanks, exponents, long mantissas, nan, inf */
+	p = s;
+	neg = 0;
 	while (p < end && is_blank(*p))
 		p++;
 	while (end > p && is_blank(end[-1]))
@@ -50,37 +180,6 @@ aiops_parse_double(const char *s, size_t len, double *out)
 	if (*p == '-' || *p == '+') {
 		neg = *p == '-';
 		p++;
-	}
-	/*
-	 * Fast path (Clinger): up to 19 digits whose value fits 2^53 and at
-	 * most 22 fraction digits: m and 10^k are exact doubles, and one
-	 * IEEE division rounds correctly.
-	 */
-	{
-		const char *q = p;
-		while (q < end && *q >= '0' && *q <= '9' && nd < 19) {
-			m = m * 10 + (uint64_t)(*q - '0');
-			nd += m != 0;
-			q++;
-			any = 1;
-		}
-		if (q < end && *q == '.') {
-			q++;
-			while (q < end && *q >= '0' && *q <= '9' && nd < 19) {
-				m = m * 10 + (uint64_t)(*q - '0');
-				nd += m != 0;
-				frac++;
-				q++;
-				any = 1;
-			}
-		}
-		if (q == end && any && m <= (1ULL << 53) && frac <= 22) {
-			double v = (double)m;
-			if (frac)
-				v /= pow10tab[frac];
-			*out = neg ? -v : v;
-			return 0;
-		}
 	}
 	{
 		size_t n = (size_t)(end - p);

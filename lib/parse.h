@@ -15,6 +15,23 @@
  */
 int aiops_parse_double(const char *s, size_t len, double *out);
 
+/*
+ * The fast path alone: parse a plain decimal ([-+]digits[.digits], at most
+ * 19 digits) at s, stopping at the first other byte; *endp gets where it
+ * stopped. 0 ok, -1 when the text needs aiops_parse_double().
+ */
+int aiops_parse_double_fast(const char *s, const char *end, double *out, const char **endp);
+
+/*
+ * The fast path in two halves, so that a caller parsing many fields can
+ * do the divisions together: aiops_parse_decimal_fast() stores the digits
+ * as an integer *m, the sign in *neg and the count of fraction digits in
+ * *frac; aiops_decimal_value() makes the double.
+ */
+int aiops_parse_decimal_fast(const char *s, const char *end, uint64_t *m, int *frac,
+    int *neg, const char **endp);
+double aiops_decimal_value(uint64_t m, int frac, int neg);
+
 /* Parse a signed decimal integer with range check. 0 ok, -1 bad. */
 int aiops_parse_i64(const char *s, size_t len, int64_t *out);
 

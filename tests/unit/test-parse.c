@@ -1,0 +1,109 @@
+/* test-parse.c - numbers, timestamps and durations against independent references. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aiops.h"
+#include "tap.h"
+
+static int
+same_bits(double a, double b)
+{
+	return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+int
+main(void)
+{
+	static const char *cases[] = {
+		"0", "1", "-1", "0.1", "0.123456", "-0.000001", "123456789.123456789",
+		"9007199254740993", "1e10", "1E-5", "2.5e+3", "  42  ", "+7", ".5", "5.",
+		"0.30000000000000004", "1.7976931348623157e308", "4.9e-324",
+		"123456789012345678901234567890", "0.000000000000000000000000001", NULL
+	};
+	static const char *bad[] = { "", "-", ".", "1.2.3", "abc", "0x10", "1e", "--1",
+		"1,5", "n/a", "1 2", NULL };
+	double v;
+	int64_t ms, i64;
+	char buf[64];
+	uint64_t seed = 88172645463325252ULL;
+
+	for (int i = 0; cases[i]; i++) {
+		double want = strtod(cases[i], NULL);
+		ok(aiops_parse_double(cases[i], strlen(cases[i]), &v) == 0 && same_bits(v, want),
+		    "parse \"%s\" equals strtod", cases[i]);
+	}
+	for (int i = 0; bad[i]; i++)
+		ok(aiops_parse_double(bad[i], strlen(bad[i]), &v) != 0, "reject \"%s\"", bad[i]);
+	ok(aiops_parse_double("nan", 3, &v) == 0 && v != v, "nan");
+	ok(aiops_parse_double("-Inf", 4, &v) == 0 && v < 0 && v * 0 != 0, "-Inf");
+
+	/* random decimals with 1..17 digits: bit-identical to strtod (correct rounding) */
+	{
+		int mismatches = 0;
+		for (int i = 0; i < 200000; i++) {
+			int n, d, fr;
+			seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+			d = 1 + (int)(seed % 17);
+			fr = (int)((seed >> 8) % (unsigned)(d + 1));
+			n = 0;
+			if (seed & (1u << 20))
+				buf[n++] = '-';
+			for (int k = 0; k < d; k++) {
+				if (k == d - fr && fr > 0) {
+					if (k == 0)
+						buf[n++] = '0';
+					buf[n++] = '.';
+				}
+				buf[n++] = (char)('0' + (seed >> (k * 3 % 50)) % 10);
+			}
+			buf[n] = '\0';
+			if (aiops_parse_double(buf, (size_t)n, &v) != 0 || !same_bits(v, strtod(buf, NULL))) {
+				if (mismatches++ < 5)
+					diag("mismatch on %s", buf);
+			}
+		}
+		is_int(mismatches, 0, "200000 random decimals parse bit-identical to strtod");
+	}
+
+	/* timestamps: values worked out with date -u +%s */
+	ok(aiops_parse_time("2024-01-01 00:00:00", 19, 0, &ms) == 0 && ms == 1704067200000LL, "space form");
+	ok(aiops_parse_time("2024-01-01T00:00:00Z", 20, 0, &ms) == 0 && ms == 1704067200000LL, "ISO Z");
+	ok(aiops_parse_time("2024-01-01T02:00:00+02:00", 25, 0, &ms) == 0 && ms == 1704067200000LL, "offset");
+	ok(aiops_parse_time("2024-02-29 12:34:56.789", 23, 0, &ms) == 0 && ms == 1709210096789LL, "leap day, ms");
+	ok(aiops_parse_time("1969-12-31 23:59:59", 19, 0, &ms) == 0 && ms == -1000, "before the epoch");
+	ok(aiops_parse_time("2024-01-01", 10, 0, &ms) == 0 && ms == 1704067200000LL, "date only");
+	ok(aiops_parse_time("1704067200", 10, 0, &ms) == 0 && ms == 1704067200000LL, "epoch s");
+	ok(aiops_parse_time("1704067200000", 13, 0, &ms) == 0 && ms == 1704067200000LL, "epoch ms auto");
+	ok(aiops_parse_time("1704067200", 10, AIOPS_TIME_MS, &ms) == 0 && ms == 1704067200LL, "--time-unit ms");
+	ok(aiops_parse_time("1.5", 3, 0, &ms) == 0 && ms == 1500, "fractional seconds");
+	ok(aiops_parse_time("2023-02-29 00:00:00", 19, 0, &ms) != 0, "reject 2023-02-29");
+	ok(aiops_parse_time("2024-13-01", 10, 0, &ms) != 0, "reject month 13");
+	ok(aiops_parse_time("2024-01-01 24:00:00", 19, 0, &ms) != 0, "reject hour 24");
+	ok(aiops_parse_time("2024-01-01x", 11, 0, &ms) != 0, "reject junk after date");
+	aiops_format_time(1709210096789LL, buf, sizeof(buf));
+	is_str(buf, "2024-02-29T12:34:56.789Z", "format with ms");
+	aiops_format_time(-1000, buf, sizeof(buf));
+	is_str(buf, "1969-12-31T23:59:59Z", "format before the epoch");
+
+	ok(aiops_parse_duration("15s", &ms) == 0 && ms == 15000, "15s");
+	ok(aiops_parse_duration("500ms", &ms) == 0 && ms == 500, "500ms");
+	ok(aiops_parse_duration("1.5h", &ms) == 0 && ms == 5400000, "1.5h");
+	ok(aiops_parse_duration("60", &ms) == 0 && ms == 60000, "bare seconds");
+	ok(aiops_parse_duration("0s", &ms) != 0, "reject 0s");
+	ok(aiops_parse_duration("5x", &ms) != 0, "reject unit x");
+	ok(aiops_parse_i64("-9223372036854775808", 20, &i64) == 0 && i64 == INT64_MIN, "i64 min");
+	ok(aiops_parse_i64("9223372036854775808", 19, &i64) != 0, "i64 overflow");
+
+	/* shortest round trip */
+	{
+		double xs[] = { 0.1, 1.0 / 3, 2.5e-310, 123456.789, -0.0, 1e300 };
+		for (size_t i = 0; i < sizeof(xs) / sizeof(xs[0]); i++) {
+			aiops_format_double(xs[i], 0, buf, sizeof(buf));
+			ok(same_bits(strtod(buf, NULL), xs[i]), "format %s reads back", buf);
+		}
+		aiops_format_double(0.1, 0, buf, sizeof(buf));
+		is_str(buf, "0.1", "0.1 prints short");
+	}
+	return done_testing();
+}
