@@ -31,7 +31,7 @@ aiops_error_prefix(struct aiops_error *e, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, e->msg, sizeof(old) - 1);
 	old[sizeof(old) - 1] = '\0';
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", pre, old);
+	snprintf(e->msg, sizeof(e->msg), "%.255s: %.760s", pre, old);
 	return e->code;
 }
 
