@@ -42,7 +42,12 @@ struct run {
 	struct aiops_interval *iv;
 	size_t niv;
 	int have_iv;
+	struct aiops_ivset ivset;
 	char *labname;
+	int64_t prev_ts;            /* order check */
+	long prev_line;
+	uint64_t prev_row;
+	int have_prev;
 	/* chain */
 	int ready, buffered;
 	struct aiops_aligner al;
@@ -445,11 +450,19 @@ load_labels(struct run *R)
 			icap = n;
 		}
 		if (is_row_range(f[0].p, f[0].len, &lo, &hi)) {
+			/* with timestamps, start-end are epoch times like any other */
 			if (R->has_ts) {
-				r = aiops_error_set(R->e, AIOPS_ERR_DATA,
-				    "%s:%ld: row range \"%s\" given, but the data has timestamps: use start,end times",
-				    name, c.line, shown(f[0].p, f[0].len, sb, sizeof(sb)));
-				goto out;
+				const char *d = memchr(f[0].p, '-', f[0].len);
+				const char *colon = memchr(f[0].p, ':', f[0].len);
+				size_t n1 = (size_t)(d - f[0].p);
+				size_t n2 = (size_t)((colon ? colon : f[0].p + f[0].len) - d - 1);
+				if (aiops_parse_time(f[0].p, n1, R->o->time_unit, &lo) != 0 ||
+				    aiops_parse_time(d + 1, n2, R->o->time_unit, &hi) != 0) {
+					r = aiops_error_set(R->e, AIOPS_ERR_DATA,
+					    "%s:%ld: expected start-end times, got \"%s\"", name, c.line,
+					    shown(f[0].p, f[0].len, sb, sizeof(sb)));
+					goto out;
+				}
 			}
 		} else if (c.nf < 2 ||
 		    (R->has_ts ? aiops_parse_time(f[0].p, f[0].len, R->o->time_unit, &lo) != 0 ||
@@ -475,6 +488,10 @@ load_labels(struct run *R)
 		goto out;
 	R->have_rowlab = mode == 1;
 	R->have_iv = mode == 2;
+	if (R->have_iv && aiops_ivset_init(&R->ivset, R->iv, R->niv) != AIOPS_OK) {
+		r = nomem(R->e);
+		goto out;
+	}
 	if (mode == 0) {
 		r = aiops_error_set(R->e, AIOPS_ERR_DATA, "%s: no labels", name);
 		goto out;
@@ -582,6 +599,10 @@ setup_chain(struct run *R)
 		return r;
 	if ((r = add_meta(R)) != AIOPS_OK)
 		return r;
+	if (R->center && !R->buffered &&
+	    aiops_scaler_to_meta(R->oinfo.meta, R->scale_kind, R->center, R->scale, R->out_names,
+	    R->nout) != AIOPS_OK)
+		return nomem(R->e);
 	if (R->buffered) {
 		if (aiops_tensor_init(&R->buf, &R->oinfo) != AIOPS_OK)
 			return nomem(R->e);
@@ -602,11 +623,6 @@ setup_chain(struct run *R)
 		if ((r = affine_new(&R->affine, R, next)) != AIOPS_OK)
 			return r;
 		next = R->affine;
-	}
-	if (R->have_iv) {
-		if ((r = aiops_sink_intervals(&R->ivs, R->iv, R->niv, R->has_ts, next, R->e)) != AIOPS_OK)
-			return r;
-		next = R->ivs;
 	}
 	if (o->fill != AIOPS_FILL_NAN) {
 		if ((r = aiops_sink_filler(&R->filler, R->nout, o->fill, o->max_gap, next, R->e)) != AIOPS_OK)
@@ -658,6 +674,27 @@ deliver(struct run *R, int64_t ts, int label, const char *name, long line)
 		}
 		if (R->rowlab[idx] > label)
 			label = R->rowlab[idx];
+	}
+	if (R->have_iv && aiops_ivset_contains(&R->ivset, R->has_ts ? ts : (int64_t)idx, R->has_ts))
+		label = 1;
+	else if (R->have_iv && label < 0)
+		label = 0;
+	if (R->has_ts && !R->o->sort) {
+		if (R->have_prev && ts < R->prev_ts) {
+			if (line)
+				aiops_error_set(R->e, AIOPS_ERR_DATA,
+				    "%s:%ld: timestamp out of order (earlier than line %ld)", name, line,
+				    R->prev_line);
+			else
+				aiops_error_set(R->e, AIOPS_ERR_DATA,
+				    "%s: row %llu: timestamp out of order (earlier than row %llu)", name,
+				    (unsigned long long)idx + 1, (unsigned long long)R->prev_row);
+			return bad_row(R);
+		}
+		R->have_prev = 1;
+		R->prev_ts = ts;
+		R->prev_line = line;
+		R->prev_row = idx + 1;
 	}
 	R->st->rows_in++;
 	if (R->o->sort) {
@@ -1110,7 +1147,8 @@ replay_pivot(struct run *R, struct aiops_pivot *pv)
 			if (oj >= 0)
 				aiops_aligner_cell(&R->al, (size_t)oj, pv->s[i].v);
 		}
-		if ((r = aiops_aligner_end(&R->al, -1, R->e)) != AIOPS_OK)
+		if ((r = aiops_aligner_end(&R->al, R->have_iv ?
+		    aiops_ivset_contains(&R->ivset, ts, 1) : -1, R->e)) != AIOPS_OK)
 			return r;
 	}
 	return AIOPS_OK;
@@ -1236,7 +1274,8 @@ split_cuts(struct run *R, size_t *cut, int *ncut)
 			if (acc >= 1)
 				return aiops_error_set(R->e, AIOPS_ERR_USAGE,
 				    "--split: the fractions must add up to less than 1");
-			cut[i] = (size_t)floor(acc * (double)t->nrows);
+			/* 0.7 + 0.1 is 0.7999...: round away the binary noise, then floor */
+			cut[i] = (size_t)floor(acc * (double)t->nrows + 1e-9);
 		} else {
 			size_t k = 0;
 			if (!t->info.has_ts)
@@ -1499,6 +1538,9 @@ aiops_ingest(const struct aiops_ingest_opts *o, struct aiops_ingest_stats *st,
 	if (r == AIOPS_OK && R.kind == K_LONG)
 		r = replay_pivot(&R, &pv);
 finish:
+	if (r == AIOPS_OK && R.have_rowlab && R.rowidx != R.nrowlab)
+		r = aiops_error_set(e, AIOPS_ERR_DATA, "%s: has %zu labels, but the input has %llu rows",
+		    R.labname, R.nrowlab, (unsigned long long)R.rowidx);
 	if (r == AIOPS_OK && o->sort && R.ready)
 		r = feed_sorted(&R);
 	if (r == AIOPS_OK && R.ready) {
@@ -1533,6 +1575,7 @@ out:
 	aiops_free(R.map);
 	aiops_free(R.rowlab);
 	aiops_free(R.iv);
+	aiops_ivset_release(&R.ivset);
 	aiops_free(R.labname);
 	aiops_free(R.vals);
 	aiops_free(R.mant);

@@ -359,16 +359,6 @@ aiops_sink_filler(struct aiops_sink **sp, size_t ncols, int policy, long max_gap
 
 /* ---- interval labels ---------------------------------------------------- */
 
-struct ivsink {
-	struct aiops_sink sink;
-	struct aiops_sink *next;
-	struct aiops_interval *iv;
-	int64_t *maxhi;   /* prefix maximum of hi over iv sorted by lo */
-	size_t n;
-	int by_time;
-	int64_t rowno;
-};
-
 static int
 cmp_iv(const void *a, const void *b)
 {
@@ -377,24 +367,67 @@ cmp_iv(const void *a, const void *b)
 	return (x->lo > y->lo) - (x->lo < y->lo);
 }
 
-static int
-iv_row(struct aiops_sink *s, int64_t ts, const double *v, int label, struct aiops_error *e)
+int
+aiops_ivset_init(struct aiops_ivset *s, const struct aiops_interval *iv, size_t n)
 {
-	struct ivsink *k = (struct ivsink *)s;
-	int64_t t = k->by_time ? ts : k->rowno;
-	size_t lo = 0, hi = k->n;
-	int in = 0;
+	s->n = n;
+	s->iv = aiops_calloc(n ? n : 1, sizeof(*iv));
+	s->maxhi = aiops_calloc(n ? n : 1, sizeof(int64_t));
+	if (s->iv == NULL || s->maxhi == NULL) {
+		aiops_ivset_release(s);
+		return AIOPS_ERR_NOMEM;
+	}
+	if (n) {
+		memcpy(s->iv, iv, n * sizeof(*iv));
+		qsort(s->iv, n, sizeof(*iv), cmp_iv);
+	}
+	for (size_t i = 0; i < n; i++)
+		s->maxhi[i] = i == 0 || s->iv[i].hi > s->maxhi[i - 1] ? s->iv[i].hi : s->maxhi[i - 1];
+	return AIOPS_OK;
+}
 
-	k->rowno++;
+int
+aiops_ivset_contains(const struct aiops_ivset *s, int64_t t, int hi_incl)
+{
+	size_t lo = 0, hi = s->n;
+
 	while (lo < hi) {   /* first interval with lo > t */
 		size_t mid = lo + (hi - lo) / 2;
-		if (k->iv[mid].lo <= t)
+		if (s->iv[mid].lo <= t)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo > 0)
-		in = k->by_time ? k->maxhi[lo - 1] >= t : k->maxhi[lo - 1] > t;
+	if (lo == 0)
+		return 0;
+	return hi_incl ? s->maxhi[lo - 1] >= t : s->maxhi[lo - 1] > t;
+}
+
+void
+aiops_ivset_release(struct aiops_ivset *s)
+{
+	aiops_free(s->iv);
+	aiops_free(s->maxhi);
+	s->iv = NULL;
+	s->maxhi = NULL;
+	s->n = 0;
+}
+
+struct ivsink {
+	struct aiops_sink sink;
+	struct aiops_sink *next;
+	struct aiops_ivset set;
+	int by_time;
+	int64_t rowno;
+};
+
+static int
+iv_row(struct aiops_sink *s, int64_t ts, const double *v, int label, struct aiops_error *e)
+{
+	struct ivsink *k = (struct ivsink *)s;
+	int in = aiops_ivset_contains(&k->set, k->by_time ? ts : k->rowno, k->by_time);
+
+	k->rowno++;
 	return k->next->row(k->next, ts, v, (label == 1 || in) ? 1 : 0, e);
 }
 
@@ -413,8 +446,7 @@ iv_free(struct aiops_sink *s)
 
 	if (k == NULL)
 		return;
-	aiops_free(k->iv);
-	aiops_free(k->maxhi);
+	aiops_ivset_release(&k->set);
 	aiops_free(k);
 }
 
@@ -425,26 +457,15 @@ aiops_sink_intervals(struct aiops_sink **sp, const struct aiops_interval *iv, si
 	struct ivsink *k = aiops_calloc(1, sizeof(*k));
 
 	*sp = NULL;
-	if (k == NULL)
+	if (k == NULL || aiops_ivset_init(&k->set, iv, n) != AIOPS_OK) {
+		aiops_free(k);
 		return nomem(e);
+	}
 	k->sink.row = iv_row;
 	k->sink.finish = iv_finish;
 	k->sink.free = iv_free;
 	k->next = next;
-	k->n = n;
 	k->by_time = by_time;
-	k->iv = aiops_calloc(n ? n : 1, sizeof(*iv));
-	k->maxhi = aiops_calloc(n ? n : 1, sizeof(int64_t));
-	if (k->iv == NULL || k->maxhi == NULL) {
-		iv_free(&k->sink);
-		return nomem(e);
-	}
-	if (n) {
-		memcpy(k->iv, iv, n * sizeof(*iv));
-		qsort(k->iv, n, sizeof(*iv), cmp_iv);
-	}
-	for (size_t i = 0; i < n; i++)
-		k->maxhi[i] = i == 0 || k->iv[i].hi > k->maxhi[i - 1] ? k->iv[i].hi : k->maxhi[i - 1];
 	*sp = &k->sink;
 	return AIOPS_OK;
 }

@@ -101,6 +101,18 @@ int aiops_sink_filler(struct aiops_sink **sp, size_t ncols, int policy, long max
 struct aiops_interval {
 	int64_t lo, hi;
 };
+/* A sorted set of intervals for membership tests. */
+struct aiops_ivset {
+	struct aiops_interval *iv;
+	int64_t *maxhi;   /* prefix maximum of hi over iv sorted by lo */
+	size_t n;
+};
+/* Copy and sort iv[0..n). AIOPS_OK or AIOPS_ERR_NOMEM. */
+int aiops_ivset_init(struct aiops_ivset *s, const struct aiops_interval *iv, size_t n);
+/* Is t inside an interval? hi is inclusive when hi_incl, else exclusive. */
+int aiops_ivset_contains(const struct aiops_ivset *s, int64_t t, int hi_incl);
+void aiops_ivset_release(struct aiops_ivset *s);
+
 /*
  * Sink that sets label 1 on rows inside any interval (by timestamp when
  * by_time, else by row number 0-based with hi exclusive), 0 elsewhere,
