@@ -215,8 +215,10 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if (want_info) {
-		if (argc > 1)
+		if (argc > 1 || o.prom_query) {
+			fprintf(stderr, "%s: --info reads one tensor file\n", aiops_progname());
 			usage();
+		}
 		r = info(argc ? argv[0] : "-", &e);
 		if (r == AIOPS_OK && aiops_close_stdout(&e) != 0)
 			r = e.code;

@@ -65,6 +65,7 @@ struct run {
 	int scale_kind;
 	uint64_t rowidx;
 	json_t *inherit;            /* metadata of a tensor input, borrowed */
+	int64_t origin;             /* of the --step grid */
 };
 
 enum { K_WIDE, K_LONG, K_TENSOR, K_PROM };
@@ -597,6 +598,7 @@ setup_chain(struct run *R)
 		return nomem(R->e);
 	if ((r = aiops_aligner_init(&R->al, R->nout, R->has_ts, o->step_ms, agg, NULL, R->e)) != AIOPS_OK)
 		return r;
+	R->al.origin = R->origin;
 	if ((r = add_meta(R)) != AIOPS_OK)
 		return r;
 	if (R->center && !R->buffered &&
@@ -1488,7 +1490,6 @@ aiops_ingest(const struct aiops_ingest_opts *o, struct aiops_ingest_stats *st,
 			r = aiops_error_set(e, AIOPS_ERR_USAGE, "--prom needs --step and --start <= --end");
 			goto out;
 		}
-		start = start - ((start % step) + step) % step;
 		if ((end - start) / step > 11000)
 			r = aiops_error_set(e, AIOPS_ERR_USAGE,
 			    "--prom: %lld points per series; Prometheus allows 11000: use a larger --step",
@@ -1497,6 +1498,7 @@ aiops_ingest(const struct aiops_ingest_opts *o, struct aiops_ingest_stats *st,
 			r = aiops_prom_query_range(&pv, inputs[0], o->prom_query, start, end, step, e);
 		if (r == AIOPS_OK) {
 			st->rows_in = pv.n;
+			R.origin = start;      /* Prometheus evaluates at start + k*step */
 			r = replay_pivot(&R, &pv);
 		}
 		goto finish;

@@ -89,10 +89,11 @@ bucket(const struct aiops_aligner *a, int64_t ts)
 
 	if (a->step <= 0)
 		return ts;
+	ts -= a->origin;
 	q = ts / a->step;
 	if (ts % a->step != 0 && ts < 0)
 		q--;
-	return q * a->step;
+	return a->origin + q * a->step;
 }
 
 int

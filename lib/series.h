@@ -56,6 +56,7 @@ struct aiops_aligner {
 	struct aiops_sink *next;
 	size_t ncols;
 	int64_t step, cur;
+	int64_t origin;     /* buckets start at origin + k*step (default 0, the epoch) */
 	int agg, has_ts, open, label;
 	double *acc, *out;
 	int64_t *n;
