@@ -103,6 +103,7 @@ struct aiops_out {
 	size_t len, cap;
 	uint64_t off;    /* bytes handed to write() so far */
 	int slot;        /* cleanup registry slot, -1 if none */
+	int direct;      /* a device or FIFO written in place */
 };
 
 int aiops_out_open(struct aiops_out *o, const char *path, struct aiops_error *e);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "base.h"
@@ -53,8 +54,41 @@ aiops_out_open(struct aiops_out *o, const char *path, struct aiops_error *e)
 		o->name = "<stdout>";
 		return AIOPS_OK;
 	}
-	if ((o->path = aiops_strdup(path)) == NULL)
-		goto nomem;
+	{
+		/*
+		 * A device or FIFO (/dev/null, a named pipe) is written in place: a
+		 * temporary file renamed over it would replace the device itself. A
+		 * symlink is followed, so the link survives and its target is replaced.
+		 */
+		struct stat st;
+		char *real;
+
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			if (S_ISDIR(st.st_mode)) {
+				aiops_out_abort(o);
+				return aiops_error_set(e, AIOPS_ERR_IO, "%s: is a directory", path);
+			}
+			o->fd = open(path, O_WRONLY | O_CLOEXEC);
+			if (o->fd < 0) {
+				int err = errno;
+				aiops_out_abort(o);
+				return aiops_error_set(e, AIOPS_ERR_IO, "%s: cannot open: %s", path,
+				    strerror(err));
+			}
+			o->direct = 1;
+			o->name = path;
+			return AIOPS_OK;
+		}
+		if ((real = realpath(path, NULL)) != NULL) {
+			o->path = aiops_strdup(real);
+			free(real);
+			path = o->path;
+		} else {
+			o->path = aiops_strdup(path);
+		}
+		if (o->path == NULL)
+			goto nomem;
+	}
 	{
 		/* ".name.XXXXXX" in the target's directory, so rename is atomic */
 		struct aiops_buf t = AIOPS_BUF_INIT;
@@ -181,6 +215,15 @@ aiops_out_commit(struct aiops_out *o, struct aiops_error *e)
 		return r;
 	}
 	if (o->tmp == NULL) {
+		if (o->direct) {
+			int err = close(o->fd) != 0 ? errno : 0;
+			o->fd = -1;
+			if (err) {
+				aiops_error_set(e, AIOPS_ERR_IO, "%s: %s", o->name, strerror(err));
+				aiops_out_abort(o);
+				return AIOPS_ERR_IO;
+			}
+		}
 		aiops_free(o->buf);
 		o->buf = NULL;
 		return AIOPS_OK;
@@ -188,15 +231,17 @@ aiops_out_commit(struct aiops_out *o, struct aiops_error *e)
 	if (fsync(o->fd) != 0 || close(o->fd) != 0) {
 		int err = errno;
 		o->fd = -1;
+		aiops_error_set(e, AIOPS_ERR_IO, "%s: %s", o->path, strerror(err));
 		aiops_out_abort(o);
-		return aiops_error_set(e, AIOPS_ERR_IO, "%s: %s", o->path, strerror(err));
+		return AIOPS_ERR_IO;
 	}
 	o->fd = -1;
 	if (rename(o->tmp, o->path) != 0) {
 		int err = errno;
+		aiops_error_set(e, AIOPS_ERR_IO, "%s: cannot rename into place: %s", o->path,
+		    strerror(err));
 		aiops_out_abort(o);
-		return aiops_error_set(e, AIOPS_ERR_IO, "%s: cannot rename into place: %s",
-		    o->path, strerror(err));
+		return AIOPS_ERR_IO;
 	}
 	{
 		/* make the rename itself durable */
@@ -223,6 +268,8 @@ aiops_out_commit(struct aiops_out *o, struct aiops_error *e)
 void
 aiops_out_abort(struct aiops_out *o)
 {
+	if (o->direct && o->fd >= 0)
+		close(o->fd);
 	if (o->tmp != NULL) {
 		if (o->fd >= 0)
 			close(o->fd);
