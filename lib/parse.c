@@ -107,67 +107,24 @@ aiops_decimal_value(uint64_t m, int frac, int neg)
 int
 aiops_parse_double_fast(const char *s, const char *end, double *out, const char **endp)
 {
-	const char *p = s, *q, *d0;
-	uint64_t m = 0;
-	int neg = 0, frac = 0, dot = 0;
+	uint64_t m;
+	int frac, neg;
 
-	if (p < end && (*p == '-' || *p == '+')) {
-		neg = *p == '-';
-		p++;
-	}
-	d0 = p;
-	q = digit_run(p, end, &m);
-	if (q < end && *q == '.') {
-		const char *f = ++q;
-		dot = 1;
-		q = digit_run(q, end, &m);
-		frac = (int)(q - f);
-	}
-	*endp = q;
-	if (q - d0 - dot > 0 && q - d0 - dot <= 19 && m <= (1ULL << 53) && frac <= 22) {
-		double v = (double)m;
-		if (frac)
-			v /= pow10tab[frac];
-		*out = neg ? -v : v;
-		return 0;
-	}
-	return -1;
+	if (aiops_parse_decimal_fast(s, end, &m, &frac, &neg, endp) != 0)
+		return -1;
+	*out = aiops_decimal_value(m, frac, neg);
+	return 0;
 }
 
 int
 aiops_parse_double(const char *s, size_t len, double *out)
 {
-	const char *p = s, *end = s + len, *q, *digits_start;
-	uint64_t m = 0;
-	int neg = 0, frac = 0, dot = 0;
+	const char *p = s, *end = s + len, *q;
+	int neg = 0;
 
-	/*
-	 * Fast path (Clinger): at most 19 digits, so m cannot overflow; if m
-	 * <= 2^53 and there are at most 22 fraction digits, m and 10^frac are
-	 * exact doubles and one IEEE division rounds correctly.
-	 */
-	if (p < end && (*p == '-' || *p == '+')) {
-		neg = *p == '-';
-		p++;
-	}
-	q = digits_start = p;
-	while (q < end && (unsigned)(*q - '0') < 10)
-		m = m * 10 + (uint64_t)(*q++ - '0');
-	if (q < end && *q == '.') {
-		const char *f = ++q;
-		dot = 1;
-		while (q < end && (unsigned)(*q - '0') < 10)
-			m = m * 10 + (uint64_t)(*q++ - '0');
-		frac = (int)(q - f);
-	}
-	if (q == end && q - digits_start - dot > 0 && q - digits_start - dot <= 19 &&
-	    m <= (1ULL << 53) && frac <= 22) {
-		double v = (double)m;
-		if (frac)
-			v /= pow10tab[frac];
-		*out = neg ? -v : v;
+	/* plain decimals, the common case, are done by the correctly rounded fast path */
+	if (aiops_parse_double_fast(s, end, out, &q) == 0 && q == end)
 		return 0;
-	}
 	/* general path: blanks, exponents, long mantissas, nan, inf */
 	p = s;
 	neg = 0;
