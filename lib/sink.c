@@ -95,7 +95,7 @@ csink_row(struct aiops_sink *s, int64_t ts, const double *v, int label, struct a
 		r |= aiops_buf_add(b, num, (size_t)n);
 	}
 	if (c->has_labels)
-		r |= aiops_buf_addstr(b, label == 1 ? ",1" : ",0");
+		r |= aiops_buf_addstr(b, label > 0 ? ",1" : ",0");
 	r |= aiops_buf_addch(b, '\n');
 	if (r != AIOPS_OK)
 		return nomem(e);
