@@ -9,6 +9,7 @@
 #include "tensor.h"
 #include "series.h"
 #include "ingest.h"
+#include "model.h"
 #include "cmdutil.h"
 
 #endif

@@ -131,6 +131,22 @@ void aiops_sha256_release(struct aiops_sha256 *h);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void aiops_hex(const unsigned char *p, size_t n, char *out);
 
+/*
+ * A seeded pseudo-random generator (xoshiro256**, seeded by splitmix64):
+ * the same seed gives the same stream on every machine. Not for secrets.
+ */
+struct aiops_rng {
+	uint64_t s[4];
+};
+void aiops_rng_seed(struct aiops_rng *r, uint64_t seed);
+uint64_t aiops_rng_next(struct aiops_rng *r);
+/* Uniform in [0, 1) with 53 random bits. */
+double aiops_rng_uniform(struct aiops_rng *r);
+/* Uniform integer in [0, n), n > 0, without modulo bias. */
+uint64_t aiops_rng_below(struct aiops_rng *r, uint64_t n);
+/* Standard normal (Box-Muller). */
+double aiops_rng_normal(struct aiops_rng *r);
+
 /* Little-endian loads and stores, independent of the host's byte order. */
 static inline void aiops_put_u16(unsigned char *p, uint16_t v)
 { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }

@@ -1,0 +1,26 @@
+/* family.c - the table of model families: one line per family. */
+#include <string.h>
+
+#include "model.h"
+
+extern const struct aiops_family aiops_fam_zscore;
+
+static const struct aiops_family *const table[] = {
+	&aiops_fam_zscore,
+	NULL
+};
+
+const struct aiops_family *const *
+aiops_families(void)
+{
+	return table;
+}
+
+const struct aiops_family *
+aiops_family_find(const char *name)
+{
+	for (size_t i = 0; table[i]; i++)
+		if (strcmp(table[i]->name, name) == 0)
+			return table[i];
+	return NULL;
+}
