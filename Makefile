@@ -13,7 +13,7 @@
 # make bench        benchmarks; ratios against peers measured in the same run
 # make install PREFIX=/usr/local
 
-CMDS = ingest
+CMDS = ingest train
 
 CC      ?= cc
 PREFIX  ?= /usr/local

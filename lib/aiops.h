@@ -10,6 +10,9 @@
 #include "series.h"
 #include "ingest.h"
 #include "model.h"
+#include "metrics.h"
+#include "search.h"
+#include "train.h"
 #include "cmdutil.h"
 
 #endif

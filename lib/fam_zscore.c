@@ -1,5 +1,6 @@
 /*
- * fam_zscore.c - robust z-score: per column z = (x - median) / (1.4826 MAD);
+ * fam_zscore.c - robust z-score: per column z = (x - median) / (1.4826 MAD),
+ * falling back to 1.2533 x mean absolute deviation, then 1, when MAD is 0;
  * the score of a row is the root mean square of its z values, and each
  * column's contribution is z^2 / d.
  */
@@ -52,9 +53,18 @@ zs_fit(struct aiops_model *m, const double *x, size_t n, size_t d, struct aiops_
 			col[i] = fabs(col[i] - med);
 		qsort(col, n, sizeof(double), cmp);
 		mad = 1.4826 * median_sorted(col, n);
+		if (!(mad > 1e-12)) {
+			/* more than half the values equal: fall back to the mean absolute
+			 * deviation (scaled to sigma for normal data), then to 1 */
+			double s = 0;
+			for (size_t i = 0; i < n; i++)
+				s += col[i];
+			mad = 1.2533 * s / (double)n;
+			if (!(mad > 1e-12))
+				mad = 1;
+		}
 		st[j] = med;
-		/* a constant column (MAD 0) would divide by zero: use a tiny floor */
-		st[d + j] = mad > 1e-12 ? mad : 1e-12;
+		st[d + j] = mad;
 	}
 	if (aiops_model_put(m, "median", 1, d, st) != AIOPS_OK ||
 	    aiops_model_put(m, "scale", 1, d, st + d) != AIOPS_OK)

@@ -1,0 +1,436 @@
+/* aiops-train - tensors to models, with a parallel, shardable search (see aiops-train(1)). */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "aiops.h"
+
+static const char usage_text[] =
+"usage: aiops-train [-hq] [-j jobs] [-o output] [--folds n] [--from model]\n"
+"                   [--impute] [--journal file] [--metric name] [--seed n]\n"
+"                   [--shard i/n] [--space spec] [--strategy name]\n"
+"                   [--threshold method] [--trials n] [--valid tensor] [tensor]\n"
+"       aiops-train --select [-q] [-o output] [options] tensor results ...\n"
+"       aiops-train --info [--json] model\n";
+
+/* What a search tries when no --space is given: one default for every data set. */
+static const char default_space[] = "pca:k=2..12/2 zscore mahalanobis:reg=0.001,0.01,0.1 "
+    "iforest kmeans:k=4,8,16";
+
+enum {
+	O_FOLDS = 256, O_FROM, O_IMPUTE, O_JOURNAL, O_METRIC, O_SEED, O_SHARD, O_SPACE,
+	O_STRATEGY, O_THRESHOLD, O_TRIALS, O_VALID, O_SELECT, O_INFO, O_JSON, O_HELP
+};
+
+static const struct option longopts[] = {
+	{ "folds", required_argument, NULL, O_FOLDS },
+	{ "from", required_argument, NULL, O_FROM },
+	{ "help", no_argument, NULL, O_HELP },
+	{ "impute", no_argument, NULL, O_IMPUTE },
+	{ "info", no_argument, NULL, O_INFO },
+	{ "journal", required_argument, NULL, O_JOURNAL },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "metric", required_argument, NULL, O_METRIC },
+	{ "seed", required_argument, NULL, O_SEED },
+	{ "select", no_argument, NULL, O_SELECT },
+	{ "shard", required_argument, NULL, O_SHARD },
+	{ "space", required_argument, NULL, O_SPACE },
+	{ "strategy", required_argument, NULL, O_STRATEGY },
+	{ "threshold", required_argument, NULL, O_THRESHOLD },
+	{ "trials", required_argument, NULL, O_TRIALS },
+	{ "valid", required_argument, NULL, O_VALID },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(AIOPS_EXIT_USAGE);
+}
+
+static void
+die_usage(const char *fmt, const char *a)
+{
+	fprintf(stderr, "%s: ", aiops_progname());
+	fprintf(stderr, fmt, a);
+	fputc('\n', stderr);
+	exit(AIOPS_EXIT_USAGE);
+}
+
+static int
+fail(struct aiops_error *e)
+{
+	fprintf(stderr, "%s: %s\n", aiops_progname(), e->msg);
+	return aiops_exit_status(e->code);
+}
+
+static long
+number(const char *opt, const char *s, long lo, long hi)
+{
+	int64_t v;
+
+	if (aiops_parse_i64(s, strlen(s), &v) != 0 || v < lo || v > hi) {
+		fprintf(stderr, "%s: %s: expected a whole number from %ld to %ld, got \"%s\"\n",
+		    aiops_progname(), opt, lo, hi, s);
+		exit(AIOPS_EXIT_USAGE);
+	}
+	return (long)v;
+}
+
+static void
+progress(size_t done, size_t total, const struct aiops_trial *t, void *ud)
+{
+	char key[600];
+
+	(void)ud;
+	aiops_trial_key(t, key, sizeof(key));
+	fprintf(stderr, "\r%s: trial %zu/%zu %s %s %.4g\033[K", aiops_progname(), done, total, key,
+	    t->failed ? "failed" : "metric", t->failed ? 0.0 : t->metric);
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+/* Print a model in words, or as JSON. */
+static int
+info(const char *path, int as_json, struct aiops_error *e)
+{
+	struct aiops_model m;
+	char p[512];
+	json_t *o;
+	int r;
+
+	if ((r = aiops_model_load(&m, path, e)) != AIOPS_OK)
+		return r;
+	aiops_params_format(&m.params, p, sizeof(p));
+	o = json_deep_copy(m.meta);
+	json_object_set_new(o, "family", json_string(m.family->name));
+	json_object_set_new(o, "kind", json_string(m.family->kind));
+	{
+		json_t *pp = json_object(), *cols = json_array(), *arrs = json_object();
+		for (size_t i = 0; i < m.params.n; i++)
+			json_object_set_new(pp, m.params.name[i], json_real(m.params.v[i]));
+		for (size_t j = 0; j < m.ncols; j++)
+			json_array_append_new(cols, json_string(m.names[j]));
+		for (size_t i = 0; i < m.narr; i++)
+			json_object_set_new(arrs, m.arr[i].name,
+			    json_pack("[I,I]", (json_int_t)m.arr[i].rows, (json_int_t)m.arr[i].cols));
+		json_object_set_new(o, "params", pp);
+		json_object_set_new(o, "columns", cols);
+		json_object_set_new(o, "arrays", arrs);
+	}
+	if (as_json) {
+		char *s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+		if (s)
+			printf("%s\n", s);
+		free(s);
+	} else {
+		json_t *th = json_object_get(o, "threshold"), *tr = json_object_get(o, "train");
+		json_t *pv = json_object_get(o, "provenance"), *se = json_object_get(o, "search");
+		printf("model:      %s (%s) %s\n", m.family->name, m.family->kind, p[0] ? p : "(no parameters)");
+		printf("columns:    %zu", m.ncols);
+		for (size_t j = 0; j < m.ncols && j < 8; j++)
+			printf("%s%s", j ? ", " : " (", m.names[j]);
+		printf("%s\n", m.ncols > 8 ? ", ...)" : ")");
+		if (th)
+			printf("threshold:  %.17g (%s)\n", json_number_value(json_object_get(th, "value")),
+			    json_string_value(json_object_get(th, "method")));
+		if (tr)
+			printf("trained on: %lld rows of %s, sha256 %s\n",
+			    (long long)json_integer_value(json_object_get(tr, "rows")),
+			    json_string_value(json_object_get(tr, "source")),
+			    json_string_value(json_object_get(tr, "sha256")));
+		if (json_object_get(o, "scaler"))
+			printf("scaler:     %s\n", json_string_value(json_object_get(json_object_get(o, "scaler"), "kind")));
+		if (se)
+			printf("search:     %s, %lld trials, %s %.4g\n",
+			    json_string_value(json_object_get(se, "strategy")),
+			    (long long)json_integer_value(json_object_get(se, "trials")),
+			    json_string_value(json_object_get(se, "objective")),
+			    json_number_value(json_object_get(json_object_get(se, "best"), "metric")));
+		if (pv) {
+			printf("built by:   %s, created %lld", json_string_value(json_object_get(pv, "tool")),
+			    (long long)json_integer_value(json_object_get(pv, "created")));
+			if (json_object_get(pv, "ci_commit_sha"))
+				printf(", commit %s", json_string_value(json_object_get(pv, "ci_commit_sha")));
+			if (json_object_get(pv, "ci_pipeline_id"))
+				printf(", pipeline %s", json_string_value(json_object_get(pv, "ci_pipeline_id")));
+			printf("\n");
+		}
+		if (json_array_size(json_object_get(o, "lineage")))
+			printf("lineage:    retrained from %zu earlier model(s)\n",
+			    json_array_size(json_object_get(o, "lineage")));
+	}
+	json_decref(o);
+	aiops_model_release(&m);
+	return AIOPS_OK;
+}
+
+static json_t *
+trial_json(const struct aiops_trial *t)
+{
+	json_t *p = json_object();
+
+	for (size_t i = 0; i < t->params.n; i++)
+		json_object_set_new(p, t->params.name[i], json_real(t->params.v[i]));
+	return json_pack("{s:s,s:o,s:f}", "family", t->family->name, "params", p, "metric", t->metric);
+}
+
+/* The search summary a model records: deterministic (no timings). */
+static json_t *
+summary(const struct aiops_space *sp, const char *strategy, const char *objective,
+    const struct aiops_trial *best)
+{
+	json_t *o = json_pack("{s:s,s:s,s:I}", "strategy", strategy, "objective", objective,
+	    "trials", (json_int_t)sp->n);
+	size_t failed = 0;
+
+	for (size_t i = 0; i < sp->n; i++)
+		failed += sp->t[i].failed;
+	json_object_set_new(o, "failed", json_integer((json_int_t)failed));
+	json_object_set_new(o, "best", trial_json(best));
+	return o;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct aiops_error e = { 0, "" };
+	struct aiops_space sp = { 0 };
+	struct aiops_search_opts so;
+	struct aiops_tensor train, valid;
+	struct aiops_final fin;
+	struct aiops_model m, prev;
+	struct aiops_out out;
+	struct aiops_buf spec = AIOPS_BUF_INIT;
+	const char *output = NULL, *from = NULL, *validp = NULL, *strategy = "grid";
+	const char *metric = "auto", *thr = "pot";
+	double *x = NULL, *vx = NULL;
+	long trials = 0, seed = 0;
+	int c, quiet = 0, jobs = 1, impute = 0, select = 0, want_info = 0, as_json = 0, r;
+	int have_prev = 0;
+	json_t *sum = NULL, *lineage = NULL;
+
+	aiops_cmd_init(argv[0]);
+	memset(&so, 0, sizeof(so));
+	so.folds = 3;
+	while ((c = getopt_long(argc, argv, "hj:o:q", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+		case O_HELP:
+			fputs(usage_text, stdout);
+			return 0;
+		case 'j': jobs = (int)number("-j", optarg, 1, 64); break;
+		case 'o': output = optarg; break;
+		case 'q': quiet = 1; break;
+		case O_FOLDS: so.folds = (int)number("--folds", optarg, 1, 20); break;
+		case O_FROM: from = optarg; break;
+		case O_IMPUTE: impute = 1; break;
+		case O_INFO: want_info = 1; break;
+		case O_JOURNAL: so.journal = optarg; break;
+		case O_JSON: as_json = 1; break;
+		case O_METRIC:
+			metric = optarg;
+			if (strcmp(metric, "best_f1") == 0) so.objective = AIOPS_OBJ_BESTF1;
+			else if (strcmp(metric, "auc_pr") == 0) so.objective = AIOPS_OBJ_AUCPR;
+			else if (strcmp(metric, "error") == 0) so.objective = AIOPS_OBJ_ERROR;
+			else if (strcmp(metric, "auto") == 0) so.objective = AIOPS_OBJ_AUTO;
+			else die_usage("--metric: expected best_f1, auc_pr, error or auto, got \"%s\"", optarg);
+			break;
+		case O_SEED: seed = number("--seed", optarg, 0, 2147483647L); break;
+		case O_SELECT: select = 1; break;
+		case O_SHARD: {
+			const char *sl = strchr(optarg, '/');
+			if (sl == NULL)
+				die_usage("--shard: expected i/n such as 2/4, got \"%s\"", optarg);
+			so.shard_n = (int)number("--shard", sl + 1, 1, 100000);
+			{
+				char buf[32];
+				snprintf(buf, sizeof(buf), "%.*s", (int)(sl - optarg), optarg);
+				so.shard_i = (int)number("--shard", buf, 1, so.shard_n);
+			}
+			break;
+		}
+		case O_SPACE:
+			if ((spec.len && aiops_buf_addch(&spec, ' ')) || aiops_buf_addstr(&spec, optarg))
+				return 1;
+			break;
+		case O_STRATEGY:
+			strategy = optarg;
+			if (strcmp(optarg, "grid") == 0) so.strategy = AIOPS_STRAT_GRID;
+			else if (strcmp(optarg, "random") == 0) so.strategy = AIOPS_STRAT_RANDOM;
+			else if (strcmp(optarg, "halving") == 0) so.strategy = AIOPS_STRAT_HALVING;
+			else die_usage("--strategy: expected grid, random or halving, got \"%s\"", optarg);
+			break;
+		case O_THRESHOLD: thr = optarg; break;
+		case O_TRIALS: trials = number("--trials", optarg, 1, 1000000); break;
+		case O_VALID: validp = optarg; break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (want_info) {
+		if (argc != 1)
+			usage();
+		r = info(argv[0], as_json, &e);
+		if (r == AIOPS_OK && aiops_close_stdout(&e) != 0)
+			r = e.code;
+		return r == AIOPS_OK ? 0 : fail(&e);
+	}
+	if (select ? argc < 2 : argc > 1)
+		usage();
+	if (so.shard_n && (select || from))
+		die_usage("%s", "--shard runs a share of a search; it goes with neither --select nor --from");
+	if (so.shard_n && so.strategy == AIOPS_STRAT_HALVING)
+		die_usage("%s", "--strategy halving does not shard; use grid or random");
+	if (so.shard_n && output == NULL)
+		die_usage("%s", "--shard needs -o results-file");
+	if (!so.shard_n && (output == NULL || strcmp(output, "-") == 0) && isatty(STDOUT_FILENO))
+		die_usage("%s", "not writing a binary model to a terminal; use -o file");
+	memset(&fin, 0, sizeof(fin));
+	if (aiops_thr_parse(thr, &fin.thr, &e) != AIOPS_OK)
+		return fail(&e);
+	/* trials run in parallel on our own workers: one BLAS thread each, and the
+	 * same arithmetic whatever -j is */
+	openblas_set_num_threads(1);
+	so.jobs = jobs;
+	if (!quiet && isatty(STDERR_FILENO))
+		so.on_progress = progress;
+
+	memset(&train, 0, sizeof(train));
+	memset(&valid, 0, sizeof(valid));
+	if ((r = aiops_tensor_load(&train, argc ? argv[0] : "-", &e)) != AIOPS_OK)
+		return fail(&e);
+	if ((r = aiops_train_matrix(&train, argc ? argv[0] : "<stdin>", impute, NULL, &x, &e)) != AIOPS_OK)
+		goto done;
+	if (validp) {
+		if ((r = aiops_tensor_load(&valid, validp, &e)) != AIOPS_OK)
+			goto done;
+		if (valid.info.ncols != train.info.ncols) {
+			r = aiops_error_set(&e, AIOPS_ERR_DATA, "%s: has %zu columns, the training tensor %zu",
+			    validp, valid.info.ncols, train.info.ncols);
+			goto done;
+		}
+		for (size_t j = 0; j < train.info.ncols; j++)
+			if (strcmp(valid.info.names[j], train.info.names[j]) != 0) {
+				r = aiops_error_set(&e, AIOPS_ERR_DATA,
+				    "%s: column %zu is \"%s\", the training tensor's is \"%s\"", validp, j + 1,
+				    valid.info.names[j], train.info.names[j]);
+				goto done;
+			}
+		if ((r = aiops_train_matrix(&valid, validp, impute, &train, &vx, &e)) != AIOPS_OK)
+			goto done;
+	}
+
+	fin.train = &train;
+	fin.train_name = argc ? argv[0] : "<stdin>";
+	fin.x = x;
+	fin.vx = vx;
+	fin.vy = validp ? valid.y : NULL;
+	fin.vn = valid.nrows;
+	if (from) {
+		/* warm start: the previous model's family and parameters on new data */
+		if ((r = aiops_model_load(&prev, from, &e)) != AIOPS_OK)
+			goto done;
+		have_prev = 1;
+		fin.family = prev.family;
+		fin.params = prev.params;
+		lineage = json_array();
+		if (json_is_array(json_object_get(prev.meta, "lineage")))
+			json_array_extend(lineage, json_object_get(prev.meta, "lineage"));
+		json_array_append_new(lineage, json_pack("{s:s,s:O?,s:O?}", "model", from,
+		    "train", json_object_get(prev.meta, "train"),
+		    "provenance", json_object_get(prev.meta, "provenance")));
+		fin.lineage = lineage;
+	} else {
+		if (select) {
+			for (int i = 1; i < argc; i++)
+				if ((r = aiops_journal_read(&sp, argv[i], 1, &e)) != AIOPS_OK)
+					goto done;
+		} else {
+			if ((r = aiops_space_parse(&sp, spec.len ? spec.buf : default_space, &e)) != AIOPS_OK)
+				goto done;
+			if (so.strategy == AIOPS_STRAT_RANDOM)
+				aiops_space_sample(&sp, trials ? (size_t)trials : 20, (uint64_t)seed);
+			else if (trials)
+				die_usage("%s", "--trials goes with --strategy random");
+			r = aiops_search_run(&sp, x, train.y, train.nrows, train.info.ncols, train.info.names,
+			    vx, validp ? valid.y : NULL, valid.nrows, &so, &e);
+			if (r != AIOPS_OK)
+				goto done;
+		}
+		if (so.shard_n) {
+			/* a shard's results: its trials as JSON lines, written atomically */
+			if ((r = aiops_out_open(&out, output, &e)) != AIOPS_OK)
+				goto done;
+			for (size_t i = 0; i < sp.n && r == AIOPS_OK; i++)
+				if (sp.t[i].done && (int)(sp.t[i].index % (size_t)so.shard_n) == so.shard_i - 1) {
+					r = aiops_out_flush(&out, &e);
+					if (r == AIOPS_OK)
+						r = aiops_journal_append(out.fd, &sp.t[i], &e);
+				}
+			if (r == AIOPS_OK)
+				r = aiops_out_commit(&out, &e);
+			else
+				aiops_out_abort(&out);
+			if (r == AIOPS_OK && !quiet)
+				fprintf(stderr, "%s: shard %d/%d: wrote the results of its trials to %s\n",
+				    aiops_progname(), so.shard_i, so.shard_n, output);
+			goto done;
+		}
+		{
+			const struct aiops_trial *best = aiops_search_best(&sp);
+			if (best == NULL) {
+				const char *why = sp.n && sp.t[0].failed ? sp.t[0].err : "no trial finished";
+				r = aiops_error_set(&e, AIOPS_ERR_DATA, "no trial succeeded (first: %s)", why);
+				goto done;
+			}
+			fin.family = best->family;
+			fin.params = best->params;
+			sum = summary(&sp, select ? "select" : strategy,
+			    so.objective == AIOPS_OBJ_AUTO ? (validp ? (valid.y ? "best_f1" : "error") :
+			    (train.y ? "best_f1" : "error")) : metric, best);
+			fin.search = sum;
+		}
+	}
+	if ((r = aiops_train_final(&m, &fin, &e)) != AIOPS_OK)
+		goto done;
+	if ((r = aiops_out_open(&out, output, &e)) == AIOPS_OK) {
+		if ((r = aiops_model_write(&m, &out, &e)) == AIOPS_OK)
+			r = aiops_out_commit(&out, &e);
+		else
+			aiops_out_abort(&out);
+	}
+	if (r == AIOPS_OK && !quiet) {
+		char p[512];
+		aiops_params_format(&m.params, p, sizeof(p));
+		fprintf(stderr, "%s: %s %s%s%s, threshold %.6g, %zu rows\n", aiops_progname(),
+		    from ? "retrained" : "winner", m.family->name, p[0] ? ":" : "", p, m.threshold,
+		    train.nrows);
+	}
+	aiops_model_release(&m);
+done:
+	if (r == AIOPS_OK && (output == NULL || strcmp(output, "-") == 0) && aiops_close_stdout(&e) != 0)
+		r = e.code;
+	if (have_prev)
+		aiops_model_release(&prev);
+	json_decref(sum);
+	json_decref(lineage);
+	aiops_free(x);
+	aiops_free(vx);
+	aiops_space_release(&sp);
+	aiops_buf_release(&spec);
+	aiops_tensor_release(&train);
+	if (validp)
+		aiops_tensor_release(&valid);
+	if (r != AIOPS_OK)
+		return fail(&e);
+	return 0;
+}

@@ -1,0 +1,246 @@
+/* metrics.c - exact ranking metrics and thresholds. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+
+struct sy {
+	double s;
+	unsigned char y;
+};
+
+static int
+cmp_desc(const void *a, const void *b)
+{
+	double x = ((const struct sy *)a)->s, y = ((const struct sy *)b)->s;
+
+	return (x < y) - (x > y);
+}
+
+int
+aiops_rank_metrics(const double *score, const unsigned char *y, size_t n,
+    struct aiops_rank *out, struct aiops_error *e)
+{
+	struct sy *v = aiops_calloc(n ? n : 1, sizeof(*v));
+	size_t m = 0, tp = 0, fp = 0, P = 0, N;
+	double prev_r = 0, prev_fpr = 0, prev_tpr = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (v == NULL)
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(score[i])) {
+			v[m].s = score[i];
+			v[m].y = y[i] ? 1 : 0;
+			P += v[m].y;
+			m++;
+		}
+	if (m == 0 || P == 0) {
+		aiops_free(v);
+		return aiops_error_set(e, AIOPS_ERR_DATA, m == 0 ? "no scores to evaluate" :
+		    "the labels have no anomalies: F1 and AUC-PR are undefined");
+	}
+	qsort(v, m, sizeof(*v), cmp_desc);
+	N = m - P;
+	out->n = m;
+	out->npos = P;
+	out->best_f1 = 0;
+	out->best_thr = INFINITY;
+	for (size_t i = 0; i < m; ) {
+		double s = v[i].s, p, r, f1, fpr, tpr;
+		/* all rows with the same score fall on the same side of a threshold */
+		for (; i < m && v[i].s == s; i++) {
+			tp += v[i].y;
+			fp += !v[i].y;
+		}
+		p = (double)tp / (double)(tp + fp);
+		r = (double)tp / (double)P;
+		f1 = tp ? 2 * p * r / (p + r) : 0;
+		if (f1 > out->best_f1) {
+			out->best_f1 = f1;
+			out->best_thr = s;
+			out->best_prec = p;
+			out->best_rec = r;
+		}
+		out->auc_pr += (r - prev_r) * p;
+		prev_r = r;
+		fpr = N ? (double)fp / (double)N : 0;
+		tpr = r;
+		out->auc_roc += (fpr - prev_fpr) * (tpr + prev_tpr) / 2;
+		prev_fpr = fpr;
+		prev_tpr = tpr;
+	}
+	if (N == 0)
+		out->auc_roc = NAN;
+	aiops_free(v);
+	return AIOPS_OK;
+}
+
+static int
+cmp_asc(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double
+aiops_quantile(const double *v, size_t n, double p)
+{
+	double *w = aiops_calloc(n ? n : 1, sizeof(double)), h, r;
+	size_t m = 0, i;
+
+	if (w == NULL)
+		return NAN;
+	for (i = 0; i < n; i++)
+		if (!isnan(v[i]))
+			w[m++] = v[i];
+	if (m == 0) {
+		aiops_free(w);
+		return NAN;
+	}
+	qsort(w, m, sizeof(double), cmp_asc);
+	h = (double)(m - 1) * p;
+	i = (size_t)floor(h);
+	r = i + 1 < m ? w[i] + (h - (double)i) * (w[i + 1] - w[i]) : w[m - 1];
+	aiops_free(w);
+	return r;
+}
+
+int
+aiops_thr_parse(const char *s, struct aiops_thr_spec *t, struct aiops_error *e)
+{
+	char *end;
+
+	memset(t, 0, sizeof(*t));
+	t->q = 1e-3;
+	t->level = 0.98;
+	t->k = 3;
+	if (strncmp(s, "quantile", 8) == 0) {
+		t->method = AIOPS_THR_QUANTILE;
+		t->q = 0.99;
+		if (s[8] == ':') {
+			t->q = strtod(s + 9, &end);
+			if (*end || !(t->q > 0 && t->q < 1))
+				goto bad;
+		} else if (s[8])
+			goto bad;
+	} else if (strncmp(s, "ksigma", 6) == 0) {
+		t->method = AIOPS_THR_KSIGMA;
+		if (s[6] == ':') {
+			t->k = strtod(s + 7, &end);
+			if (*end || !(t->k > 0) || !isfinite(t->k))
+				goto bad;
+		} else if (s[6])
+			goto bad;
+	} else if (strncmp(s, "pot", 3) == 0) {
+		t->method = AIOPS_THR_POT;
+		if (s[3] == ':') {
+			t->q = strtod(s + 4, &end);
+			if (!(t->q > 0 && t->q < 1))
+				goto bad;
+			if (*end == ':') {
+				t->level = strtod(end + 1, &end);
+				if (!(t->level > 0 && t->level < 1))
+					goto bad;
+			}
+			if (*end)
+				goto bad;
+		} else if (s[3])
+			goto bad;
+	} else if (strcmp(s, "best-f1") == 0) {
+		t->method = AIOPS_THR_BESTF1;
+	} else {
+		goto bad;
+	}
+	return AIOPS_OK;
+bad:
+	return aiops_error_set(e, AIOPS_ERR_USAGE,
+	    "--threshold: expected quantile[:q], ksigma[:k], pot[:risk[:level]] or best-f1, got \"%s\"", s);
+}
+
+void
+aiops_thr_format(const struct aiops_thr_spec *t, char *out, size_t outsz)
+{
+	switch (t->method) {
+	case AIOPS_THR_QUANTILE: snprintf(out, outsz, "quantile:%g", t->q); break;
+	case AIOPS_THR_KSIGMA: snprintf(out, outsz, "ksigma:%g", t->k); break;
+	case AIOPS_THR_POT: snprintf(out, outsz, "pot:%g:%g", t->q, t->level); break;
+	default: snprintf(out, outsz, "best-f1"); break;
+	}
+}
+
+int
+aiops_thr_compute(const struct aiops_thr_spec *t, const double *s, size_t n,
+    const double *vs, const unsigned char *vy, size_t nv, double *thr,
+    struct aiops_error *e)
+{
+	double mean = 0, var = 0;
+	size_t m = 0;
+
+	if (t->method == AIOPS_THR_BESTF1) {
+		struct aiops_rank rk;
+		int r;
+		if (vs == NULL || vy == NULL)
+			return aiops_error_set(e, AIOPS_ERR_USAGE,
+			    "--threshold best-f1 needs a labelled --valid tensor");
+		if ((r = aiops_rank_metrics(vs, vy, nv, &rk, e)) != AIOPS_OK)
+			return r;
+		*thr = rk.best_thr;
+		return AIOPS_OK;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(s[i])) {
+			mean += s[i];
+			m++;
+		}
+	if (m == 0)
+		return aiops_error_set(e, AIOPS_ERR_DATA, "no training scores to set a threshold on");
+	mean /= (double)m;
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(s[i]))
+			var += (s[i] - mean) * (s[i] - mean);
+	var /= (double)m;
+	switch (t->method) {
+	case AIOPS_THR_QUANTILE:
+		*thr = aiops_quantile(s, n, t->q);
+		return AIOPS_OK;
+	case AIOPS_THR_KSIGMA:
+		*thr = mean + t->k * sqrt(var);
+		return AIOPS_OK;
+	default: {
+		double u = aiops_quantile(s, n, t->level), em = 0, ev = 0, gamma, sigma, r;
+		size_t nt = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (!isnan(s[i]) && s[i] > u) {
+				em += s[i] - u;
+				nt++;
+			}
+		if (nt < 2) {
+			*thr = u;
+			return AIOPS_OK;
+		}
+		em /= (double)nt;
+		for (size_t i = 0; i < n; i++)
+			if (!isnan(s[i]) && s[i] > u)
+				ev += (s[i] - u - em) * (s[i] - u - em);
+		ev /= (double)(nt - 1);
+		if (!(ev > 0)) {
+			*thr = u;
+			return AIOPS_OK;
+		}
+		/* generalised Pareto by the method of moments */
+		gamma = 0.5 * (1 - em * em / ev);
+		sigma = 0.5 * em * (em * em / ev + 1);
+		r = t->q * (double)m / (double)nt;
+		if (fabs(gamma) < 1e-9)
+			*thr = u - sigma * log(r);
+		else
+			*thr = u + sigma / gamma * (pow(r, -gamma) - 1);
+		return AIOPS_OK;
+	}
+	}
+}

@@ -1,0 +1,221 @@
+/* train.c - the final fit and everything a model records about its training. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "train.h"
+
+static int
+nomem(struct aiops_error *e)
+{
+	return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+}
+
+int
+aiops_train_matrix(const struct aiops_tensor *t, const char *name, int impute,
+    const struct aiops_tensor *fill, double **xp, struct aiops_error *e)
+{
+	size_t n = t->nrows, d = t->info.ncols;
+	double *x, *med = NULL;
+
+	*xp = NULL;
+	if (n == 0)
+		return aiops_error_set(e, AIOPS_ERR_DATA, "%s: the tensor has no rows", name);
+	if ((x = aiops_malloc(n * d * sizeof(double))) == NULL)
+		return nomem(e);
+	memcpy(x, t->x, n * d * sizeof(double));
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < d; j++) {
+			double v = x[i * d + j];
+			if (isfinite(v))
+				continue;
+			if (!impute) {
+				aiops_free(x);
+				return aiops_error_set(e, AIOPS_ERR_DATA,
+				    "%s: row %zu, column \"%s\": %s; fill gaps at ingest or use --impute",
+				    name, i + 1, t->info.names[j], isnan(v) ? "missing value (NaN)" : "infinite value");
+			}
+			if (med == NULL) {
+				const struct aiops_tensor *f = fill ? fill : t;
+				double *col = aiops_calloc(f->nrows ? f->nrows : 1, sizeof(double));
+				if (col == NULL || (med = aiops_calloc(d, sizeof(double))) == NULL) {
+					aiops_free(col);
+					aiops_free(x);
+					return nomem(e);
+				}
+				for (size_t jj = 0; jj < d; jj++) {
+					size_t m = 0;
+					for (size_t ii = 0; ii < f->nrows; ii++)
+						if (isfinite(f->x[ii * d + jj]))
+							col[m++] = f->x[ii * d + jj];
+					med[jj] = m ? aiops_quantile(col, m, 0.5) : 0;
+				}
+				aiops_free(col);
+			}
+			x[i * d + j] = med[j];
+		}
+	aiops_free(med);
+	*xp = x;
+	return AIOPS_OK;
+}
+
+int
+aiops_tensor_fingerprint(const struct aiops_tensor *t, char hex[65], struct aiops_error *e)
+{
+	struct aiops_sha256 h;
+	unsigned char out[32], b8[8];
+
+	if (aiops_sha256_init(&h) != AIOPS_OK)
+		return nomem(e);
+	for (size_t j = 0; j < t->info.ncols; j++)
+		aiops_sha256_update(&h, t->info.names[j], strlen(t->info.names[j]) + 1);
+	for (size_t i = 0; i < t->nrows; i++) {
+		for (size_t j = 0; j < t->info.ncols; j++) {
+			uint64_t u;
+			memcpy(&u, &t->x[i * t->info.ncols + j], 8);
+			aiops_put_u64(b8, u);
+			aiops_sha256_update(&h, b8, 8);
+		}
+		if (t->ts) {
+			aiops_put_u64(b8, (uint64_t)t->ts[i]);
+			aiops_sha256_update(&h, b8, 8);
+		}
+		if (t->y)
+			aiops_sha256_update(&h, &t->y[i], 1);
+	}
+	if (aiops_sha256_final(&h, out) != AIOPS_OK)
+		return nomem(e);
+	aiops_hex(out, 32, hex);
+	return AIOPS_OK;
+}
+
+static int
+cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Per-column mean, std and 101 quantiles: the reference for drift checks. */
+static int
+put_reference(struct aiops_model *m, const double *x, size_t n, size_t d)
+{
+	double *col = aiops_calloc(n, sizeof(double)), *q = aiops_calloc(101 * d, sizeof(double));
+	double *ms = aiops_calloc(2 * d, sizeof(double));
+	int r = AIOPS_ERR_NOMEM;
+
+	if (col && q && ms) {
+		for (size_t j = 0; j < d; j++) {
+			double s = 0, ss = 0;
+			for (size_t i = 0; i < n; i++) {
+				col[i] = x[i * d + j];
+				s += col[i];
+			}
+			s /= (double)n;
+			for (size_t i = 0; i < n; i++)
+				ss += (col[i] - s) * (col[i] - s);
+			ms[j] = s;
+			ms[d + j] = sqrt(ss / (double)n);
+			qsort(col, n, sizeof(double), cmp_dbl);
+			for (int k = 0; k <= 100; k++) {
+				/* numpy's linear interpolation on the sorted column */
+				double h = (double)(n - 1) * k / 100.0, fl = floor(h);
+				size_t i = (size_t)fl;
+				q[(size_t)k * d + j] = i + 1 < n ? col[i] + (h - fl) * (col[i + 1] - col[i]) : col[n - 1];
+			}
+		}
+		if (aiops_model_put(m, "ref_mean", 1, d, ms) == AIOPS_OK &&
+		    aiops_model_put(m, "ref_std", 1, d, ms + d) == AIOPS_OK &&
+		    aiops_model_put(m, "ref_quantiles", 101, d, q) == AIOPS_OK)
+			r = AIOPS_OK;
+	}
+	aiops_free(col);
+	aiops_free(q);
+	aiops_free(ms);
+	return r;
+}
+
+int
+aiops_train_final(struct aiops_model *m, const struct aiops_final *f, struct aiops_error *e)
+{
+	const struct aiops_tensor *t = f->train;
+	size_t n = t->nrows, d = t->info.ncols;
+	double *s = NULL, *vs = NULL, thr;
+	char hex[65], tm[40];
+	json_t *prov, *train, *th;
+	const char *env;
+	int r;
+
+	if (aiops_model_init(m, f->family, &f->params, t->info.names, d) != AIOPS_OK)
+		return nomem(e);
+	if ((r = aiops_model_fit(m, f->x, n, e)) != AIOPS_OK)
+		goto fail;
+	if ((s = aiops_calloc(n, sizeof(double))) == NULL) {
+		r = nomem(e);
+		goto fail;
+	}
+	/* training scores for the threshold; a forecaster re-scores from its own start */
+	if ((r = aiops_model_score(m, f->x, n, s, NULL, e)) != AIOPS_OK)
+		goto fail;
+	if (f->vx && (vs = aiops_calloc(f->vn ? f->vn : 1, sizeof(double))) != NULL)
+		r = aiops_model_score(m, f->vx, f->vn, vs, NULL, e);
+	else if (f->vx)
+		r = nomem(e);
+	if (r != AIOPS_OK)
+		goto fail;
+	if ((r = aiops_thr_compute(&f->thr, s, n, vs, f->vy, f->vn, &thr, e)) != AIOPS_OK)
+		goto fail;
+	m->threshold = thr;
+	if (put_reference(m, f->x, n, d) != AIOPS_OK ||
+	    aiops_tensor_fingerprint(t, hex, e) != AIOPS_OK) {
+		r = nomem(e);
+		goto fail;
+	}
+	aiops_thr_format(&f->thr, tm, sizeof(tm));
+	th = json_pack("{s:s,s:f}", "method", tm, "value", thr);
+	train = json_pack("{s:I,s:s,s:s}", "rows", (json_int_t)n, "sha256", hex, "source",
+	    f->train_name ? f->train_name : "<stdin>");
+	prov = json_pack("{s:s}", "tool", "aiops-train " AIOPS_VERSION);
+	if (th == NULL || train == NULL || prov == NULL) {
+		json_decref(th);
+		json_decref(train);
+		json_decref(prov);
+		r = nomem(e);
+		goto fail;
+	}
+	{
+		/* reproducible builds: SOURCE_DATE_EPOCH fixes the time */
+		long long when = (long long)time(NULL);
+		char *end;
+		if ((env = getenv("SOURCE_DATE_EPOCH")) != NULL && *env) {
+			long long v = strtoll(env, &end, 10);
+			if (*end == '\0' && v >= 0)
+				when = v;
+		}
+		json_object_set_new(prov, "created", json_integer(when));
+		if ((env = getenv("CI_COMMIT_SHA")) != NULL && *env)
+			json_object_set_new(prov, "ci_commit_sha", json_string(env));
+		if ((env = getenv("CI_PIPELINE_ID")) != NULL && *env)
+			json_object_set_new(prov, "ci_pipeline_id", json_string(env));
+	}
+	json_object_set_new(m->meta, "threshold", th);
+	json_object_set_new(m->meta, "train", train);
+	json_object_set_new(m->meta, "provenance", prov);
+	if (json_object_get(t->info.meta, "scaler"))
+		json_object_set(m->meta, "scaler", json_object_get(t->info.meta, "scaler"));
+	if (f->search)
+		json_object_set(m->meta, "search", f->search);
+	if (f->lineage)
+		json_object_set(m->meta, "lineage", f->lineage);
+	aiops_free(s);
+	aiops_free(vs);
+	return AIOPS_OK;
+fail:
+	aiops_free(s);
+	aiops_free(vs);
+	aiops_model_release(m);
+	return r;
+}

@@ -1,0 +1,43 @@
+/*
+ * train.h - from a training tensor to a finished model: the data matrix,
+ * the final fit, threshold, reference statistics for drift, fingerprint,
+ * and provenance.
+ */
+#ifndef AIOPS_TRAIN_H
+#define AIOPS_TRAIN_H
+
+#include "metrics.h"
+#include "model.h"
+#include "tensor.h"
+
+/*
+ * The tensor's values as a finite matrix. NaN or infinity is an
+ * AIOPS_ERR_DATA error naming the row and column, unless impute: then
+ * missing cells take the column's median over the finite values of fill
+ * (fill = t itself for training data; the training tensor for validation).
+ * *xp is the caller's (aiops_free).
+ */
+int aiops_train_matrix(const struct aiops_tensor *t, const char *name, int impute,
+    const struct aiops_tensor *fill, double **xp, struct aiops_error *e);
+
+/* SHA-256 over column names, values, timestamps and labels, as lowercase hex. */
+int aiops_tensor_fingerprint(const struct aiops_tensor *t, char hex[65], struct aiops_error *e);
+
+struct aiops_final {
+	const struct aiops_family *family;
+	struct aiops_params params;
+	const struct aiops_tensor *train;
+	const char *train_name;
+	const double *x;                   /* train matrix */
+	const double *vx;                  /* validation matrix or NULL */
+	const unsigned char *vy;
+	size_t vn;
+	struct aiops_thr_spec thr;
+	json_t *search;                    /* summary to record (borrowed) or NULL */
+	json_t *lineage;                   /* entries to record (borrowed) or NULL */
+};
+
+/* Fit the final model and fill its metadata. m is initialised here. */
+int aiops_train_final(struct aiops_model *m, const struct aiops_final *f, struct aiops_error *e);
+
+#endif
