@@ -3,10 +3,14 @@
 
 #include "model.h"
 
+extern const struct aiops_family aiops_fam_mahal;
+extern const struct aiops_family aiops_fam_pca;
 extern const struct aiops_family aiops_fam_zscore;
 
 static const struct aiops_family *const table[] = {
 	&aiops_fam_zscore,
+	&aiops_fam_pca,
+	&aiops_fam_mahal,
 	NULL
 };
 
