@@ -213,7 +213,7 @@ main(int argc, char *argv[])
 	double *x = NULL, *vx = NULL;
 	long trials = 0, seed = 0;
 	int c, quiet = 0, jobs = 1, impute = 0, select = 0, want_info = 0, as_json = 0, r;
-	int have_prev = 0;
+	int have_prev = 0, space_given = 0;
 	json_t *sum = NULL, *lineage = NULL;
 
 	aiops_cmd_init(argv[0]);
@@ -257,6 +257,7 @@ main(int argc, char *argv[])
 			break;
 		}
 		case O_SPACE:
+			space_given = 1;
 			if ((spec.len && aiops_buf_addch(&spec, ' ')) || aiops_buf_addstr(&spec, optarg))
 				return 1;
 			break;
@@ -286,6 +287,8 @@ main(int argc, char *argv[])
 	}
 	if (select ? argc < 2 : argc > 1)
 		usage();
+	if (from && (select || space_given))
+		die_usage("%s", "--from retrains the model's own family; it goes with neither --select nor --space");
 	if (so.shard_n && (select || from))
 		die_usage("%s", "--shard runs a share of a search; it goes with neither --select nor --from");
 	if (so.shard_n && so.strategy == AIOPS_STRAT_HALVING)
@@ -329,6 +332,10 @@ main(int argc, char *argv[])
 			goto done;
 	}
 
+	if (fin.thr.method == AIOPS_THR_BESTF1 && (!validp || valid.y == NULL)) {
+		r = aiops_error_set(&e, AIOPS_ERR_USAGE, "--threshold best-f1 needs a labelled --valid tensor");
+		goto done;
+	}
 	fin.train = &train;
 	fin.train_name = argc ? argv[0] : "<stdin>";
 	fin.x = x;
@@ -340,6 +347,18 @@ main(int argc, char *argv[])
 		if ((r = aiops_model_load(&prev, from, &e)) != AIOPS_OK)
 			goto done;
 		have_prev = 1;
+		if (prev.ncols != train.info.ncols) {
+			r = aiops_error_set(&e, AIOPS_ERR_DATA, "%s: the model has %zu columns, %s has %zu",
+			    from, prev.ncols, fin.train_name, train.info.ncols);
+			goto done;
+		}
+		for (size_t j = 0; j < prev.ncols; j++)
+			if (strcmp(prev.names[j], train.info.names[j]) != 0) {
+				r = aiops_error_set(&e, AIOPS_ERR_DATA,
+				    "%s: column %zu is \"%s\" in the model, \"%s\" in %s", from, j + 1,
+				    prev.names[j], train.info.names[j], fin.train_name);
+				goto done;
+			}
 		fin.family = prev.family;
 		fin.params = prev.params;
 		lineage = json_array();
@@ -352,10 +371,11 @@ main(int argc, char *argv[])
 	} else {
 		if (select) {
 			for (int i = 1; i < argc; i++)
-				if ((r = aiops_journal_read(&sp, argv[i], 1, &e)) != AIOPS_OK)
+				if ((r = aiops_journal_read(&sp, argv[i], 1, NULL, &e)) != AIOPS_OK)
 					goto done;
 		} else {
-			if ((r = aiops_space_parse(&sp, spec.len ? spec.buf : default_space, &e)) != AIOPS_OK)
+			if ((r = aiops_space_parse(&sp, space_given ? (spec.buf ? spec.buf : "") :
+			    default_space, &e)) != AIOPS_OK)
 				goto done;
 			if (so.strategy == AIOPS_STRAT_RANDOM)
 				aiops_space_sample(&sp, trials ? (size_t)trials : 20, (uint64_t)seed);
@@ -374,7 +394,7 @@ main(int argc, char *argv[])
 				if (sp.t[i].done && (int)(sp.t[i].index % (size_t)so.shard_n) == so.shard_i - 1) {
 					r = aiops_out_flush(&out, &e);
 					if (r == AIOPS_OK)
-						r = aiops_journal_append(out.fd, &sp.t[i], &e);
+						r = aiops_journal_append(out.fd, &sp.t[i], "shard", &e);
 				}
 			if (r == AIOPS_OK)
 				r = aiops_out_commit(&out, &e);

@@ -51,7 +51,7 @@ struct aiops_model {
 	json_t *meta;                 /* everything else (owned; an object) */
 	struct aiops_array *arr;      /* fitted state */
 	size_t narr;
-	double threshold;             /* a score above it is an anomaly */
+	double threshold;             /* a score >= threshold is an anomaly */
 };
 
 /*

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "metrics.h"
@@ -201,6 +202,16 @@ aiops_trial_key(const struct aiops_trial *t, char *out, size_t outsz)
 	snprintf(out, outsz, "%s:%s@%g", t->family->name, p, t->budget);
 }
 
+/* The key in a journal: the trial's key and the tag of the data and objective. */
+static void
+journal_key(const struct aiops_trial *t, const char *tag, char *out, size_t outsz)
+{
+	char k[600];
+
+	aiops_trial_key(t, k, sizeof(k));
+	snprintf(out, outsz, "%s#%s", k, tag ? tag : "");
+}
+
 /* ---- evaluation ---------------------------------------------------------- */
 
 struct job {
@@ -209,6 +220,7 @@ struct job {
 	size_t n, vn, d;
 	char *const *names;
 	const struct aiops_search_opts *o;
+	char tag[17];
 };
 
 /* Objective of one fit/validate split: higher is better. */
@@ -223,8 +235,12 @@ evaluate(const struct aiops_trial *t, const struct job *J, const double *x, size
 
 	if (aiops_model_init(&m, t->family, &t->params, J->names, J->d) != AIOPS_OK)
 		return nomem(e);
-	if ((r = aiops_model_fit(&m, x, n, e)) != AIOPS_OK)
+	if ((r = aiops_model_fit(&m, x, n, e)) != AIOPS_OK) {
+		/* a parameter the family refuses for this data fails this trial only */
+		if (r == AIOPS_ERR_USAGE)
+			r = e->code = AIOPS_ERR_DATA;
 		goto out;
+	}
 	if ((vs = aiops_calloc(vn ? vn : 1, sizeof(double))) == NULL) {
 		r = nomem(e);
 		goto out;
@@ -245,9 +261,10 @@ evaluate(const struct aiops_trial *t, const struct job *J, const double *x, size
 		*metric = obj == AIOPS_OBJ_BESTF1 ? rk.best_f1 : rk.auc_pr;
 	} else {
 		/*
-		 * Label-free: forecasters' scores are normalised residuals, so their
-		 * mean is the forecast error; detectors' validation scores are taken
-		 * relative to the training scores' 99th percentile. Lower is better.
+		 * Label-free: the mean validation score relative to the 99th
+		 * percentile of the model's scores on its own training rows, the
+		 * same for every family (for forecasters the score is the normalised
+		 * forecast error). Lower is better; the metric is its negative.
 		 */
 		double mean = 0, norm = 1;
 		size_t k = 0;
@@ -257,7 +274,7 @@ evaluate(const struct aiops_trial *t, const struct job *J, const double *x, size
 				k++;
 			}
 		mean = k ? mean / (double)k : INFINITY;
-		if (strcmp(t->family->kind, "detector") == 0) {
+		{
 			if ((ts = aiops_calloc(n, sizeof(double))) == NULL) {
 				r = nomem(e);
 				goto out;
@@ -286,8 +303,8 @@ run_trial(struct aiops_trial *t, const struct job *J, struct aiops_error *e)
 
 	if (use > n)
 		use = n;
-	if (J->vx)
-		return evaluate(t, J, J->x, use, J->vx, J->vy, J->vn, &t->metric, e);
+	if (J->vx) /* a part budget trains on the most recent rows, next to the validation rows */
+		return evaluate(t, J, J->x + (n - use) * J->d, use, J->vx, J->vy, J->vn, &t->metric, e);
 	/* rolling origin: fold k trains on the first k/(K+1) and validates on the next 1/(K+1) */
 	{
 		int K = J->o->folds > 0 ? J->o->folds : 3;
@@ -310,14 +327,14 @@ run_trial(struct aiops_trial *t, const struct job *J, struct aiops_error *e)
 /* ---- journal -------------------------------------------------------------- */
 
 int
-aiops_journal_append(int fd, const struct aiops_trial *t, struct aiops_error *e)
+aiops_journal_append(int fd, const struct aiops_trial *t, const char *tag, struct aiops_error *e)
 {
 	json_t *o = json_object(), *p = json_object();
-	char key[600], *s;
+	char key[700], *s;
 	size_t len;
 	ssize_t w;
 
-	aiops_trial_key(t, key, sizeof(key));
+	journal_key(t, tag, key, sizeof(key));
 	for (size_t i = 0; p && i < t->params.n; i++)
 		json_object_set_new(p, t->params.name[i], json_real(t->params.v[i]));
 	if (o == NULL || p == NULL) {
@@ -351,7 +368,7 @@ aiops_journal_append(int fd, const struct aiops_trial *t, struct aiops_error *e)
 
 int
 aiops_journal_read(struct aiops_space *sp, const char *path, int append_unknown,
-    struct aiops_error *e)
+    const char *tag, struct aiops_error *e)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL;
@@ -394,10 +411,16 @@ aiops_journal_read(struct aiops_space *sp, const char *path, int append_unknown,
 			    path, lineno);
 		}
 		for (size_t i = 0; i < sp->n && t == NULL; i++) {
-			char kk[600];
-			aiops_trial_key(&sp->t[i], kk, sizeof(kk));
-			if (strcmp(kk, key) == 0)
-				t = &sp->t[i];
+			char kk[700];
+			if (tag) {
+				journal_key(&sp->t[i], tag, kk, sizeof(kk));
+				if (strcmp(kk, key) == 0)
+					t = &sp->t[i];
+			} else {
+				aiops_trial_key(&sp->t[i], kk, sizeof(kk));
+				if (strncmp(kk, key, strlen(kk)) == 0 && key[strlen(kk)] == '#')
+					t = &sp->t[i];
+			}
 		}
 		if (t == NULL && append_unknown) {
 			if ((t = space_add(sp)) == NULL) {
@@ -508,7 +531,7 @@ worker(void *arg)
 		}
 		t->done = 1;
 		pthread_mutex_lock(&P->mu);
-		if (P->jfd >= 0 && aiops_journal_append(P->jfd, t, &e) != AIOPS_OK && !P->err) {
+		if (P->jfd >= 0 && aiops_journal_append(P->jfd, t, P->J->tag, &e) != AIOPS_OK && !P->err) {
 			P->err = e.code;
 			P->e = e;
 		}
@@ -569,18 +592,67 @@ aiops_search_run(struct aiops_space *sp, const double *x, const unsigned char *y
     size_t n, size_t d, char *const *names, const double *vx, const unsigned char *vy,
     size_t vn, const struct aiops_search_opts *o, struct aiops_error *e)
 {
-	struct job J = { x, vx, y, vy, n, vn, d, names, o };
+	struct job J = { x, vx, y, vy, n, vn, d, names, o, "" };
+	struct aiops_search_opts oo = *o;
 	size_t *todo = aiops_calloc(sp->n ? sp->n : 1, sizeof(size_t)), ntodo = 0;
 	int jfd = -1, r = AIOPS_OK;
 
 	if (todo == NULL)
 		return nomem(e);
-	if (o->journal) {
-		if ((r = aiops_journal_read(sp, o->journal, 0, e)) != AIOPS_OK)
+	J.o = &oo;
+	if (vx == NULL && y != NULL && oo.objective == AIOPS_OBJ_AUTO) {
+		/* labelled folds need an anomaly in every validation part; else go label-free */
+		int K = oo.folds > 0 ? oo.folds : 3;
+		for (int k = 1; k <= K && J.y; k++) {
+			size_t a = n * (size_t)k / (size_t)(K + 1), b = n * (size_t)(k + 1) / (size_t)(K + 1), pos = 0;
+			for (size_t i = a; i < b; i++)
+				pos += y[i] != 0;
+			if (pos == 0)
+				J.y = NULL;
+		}
+		if (J.y == NULL)
+			oo.objective = AIOPS_OBJ_ERROR;
+	}
+	{
+		/* the journal's tag: what the trials were measured on */
+		struct aiops_sha256 h;
+		unsigned char dg[32];
+		char hex[65];
+		int hdr[3] = { oo.objective, oo.folds, vx != NULL };
+		if (aiops_sha256_init(&h) != AIOPS_OK) {
+			r = nomem(e);
 			goto out;
-		if ((jfd = open(o->journal, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666)) < 0) {
+		}
+		aiops_sha256_update(&h, hdr, sizeof(hdr));
+		aiops_sha256_update(&h, x, n * d * sizeof(double));
+		if (J.y)
+			aiops_sha256_update(&h, J.y, n);
+		if (vx)
+			aiops_sha256_update(&h, vx, vn * d * sizeof(double));
+		if (vy)
+			aiops_sha256_update(&h, vy, vn);
+		aiops_sha256_final(&h, dg);
+		aiops_hex(dg, 8, hex);
+		memcpy(J.tag, hex, 17);
+	}
+	if (o->journal) {
+		struct stat st;
+		if ((r = aiops_journal_read(sp, o->journal, 0, J.tag, e)) != AIOPS_OK)
+			goto out;
+		if ((jfd = open(o->journal, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0666)) < 0) {
 			r = aiops_error_set(e, AIOPS_ERR_IO, "%s: %s", o->journal, strerror(errno));
 			goto out;
+		}
+		/* a run killed mid-line left a torn tail: cut it so the next line starts clean */
+		if (fstat(jfd, &st) == 0 && st.st_size > 0) {
+			off_t end = st.st_size;
+			char c;
+			while (end > 0 && pread(jfd, &c, 1, end - 1) == 1 && c != '\n')
+				end--;
+			if (end != st.st_size && ftruncate(jfd, end) != 0) {
+				r = aiops_error_set(e, AIOPS_ERR_IO, "%s: %s", o->journal, strerror(errno));
+				goto out;
+			}
 		}
 	}
 	if (o->strategy == AIOPS_STRAT_HALVING) {
@@ -616,7 +688,7 @@ aiops_search_run(struct aiops_space *sp, const double *x, const unsigned char *y
 				}
 			}
 			if (rung > 0 && r == AIOPS_OK && o->journal)
-				r = aiops_journal_read(sp, o->journal, 0, e);
+				r = aiops_journal_read(sp, o->journal, 0, J.tag, e);
 			ntodo = 0;
 			for (size_t k = 0; k < alive && r == AIOPS_OK; k++) {
 				size_t i = ord[k];

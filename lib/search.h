@@ -62,12 +62,17 @@ int aiops_search_run(struct aiops_space *sp, const double *x, const unsigned cha
     size_t n, size_t d, char *const *names, const double *vx, const unsigned char *vy,
     size_t vn, const struct aiops_search_opts *o, struct aiops_error *e);
 
-/* Read journal or results lines (JSONL) into sp: known trials are marked
- * done; unknown ones are appended (for --select). A torn last line is ignored. */
+/* Read journal or results lines (JSONL) into sp: known trials (same tag) are
+ * marked done; unknown ones are appended (for --select). A torn last line is ignored. */
 int aiops_journal_read(struct aiops_space *sp, const char *path, int append_unknown,
+    const char *tag, struct aiops_error *e);
+/*
+ * Append one trial as a JSON line to fd (one write). tag names the data and
+ * objective the metric was measured on; a journal line is reused only for the
+ * same tag (with tag NULL, any).
+ */
+int aiops_journal_append(int fd, const struct aiops_trial *t, const char *tag,
     struct aiops_error *e);
-/* Append one trial as a JSON line to fd (one write). */
-int aiops_journal_append(int fd, const struct aiops_trial *t, struct aiops_error *e);
 
 /* The best finished trial (highest metric, then lowest index), or NULL. */
 const struct aiops_trial *aiops_search_best(const struct aiops_space *sp);

@@ -1,0 +1,33 @@
+/*
+ * forecast.h - the one-step-ahead forecasts of the forecaster families
+ * (kind "forecaster": arima in fam_ar.c, holtwinters in fam_hw.c, ridge in
+ * fam_ridge.c), for callers that want the predictions rather than scores.
+ *
+ * Each function takes a model m fitted by its family (aiops_model_fit()
+ * or aiops_model_load()) and n rows x of d columns (row-major, time order)
+ * that come right after the training rows, or after the rows last given
+ * to it: the forecasts continue from the state stored at fit time, so
+ * pred[0..d) is already a true one-step forecast of x's first row. It
+ * writes the n x d forecasts to pred (caller-owned, n * d doubles) and
+ * keeps no pointer to x or pred. A NaN in x is a missing value: its own
+ * forecast stands in for it when forecasting the rows after it, so every
+ * pred is defined.
+ *
+ * Returns AIOPS_OK; AIOPS_ERR_FORMAT when m is not a fitted model of that
+ * family or d is not its number of columns; AIOPS_ERR_NOMEM.
+ */
+#ifndef AIOPS_FORECAST_H
+#define AIOPS_FORECAST_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+int aiops_forecast_arima(const struct aiops_model *m, const double *x, size_t n, size_t d,
+    double *pred);
+int aiops_forecast_holtwinters(const struct aiops_model *m, const double *x, size_t n,
+    size_t d, double *pred);
+int aiops_forecast_ridge(const struct aiops_model *m, const double *x, size_t n, size_t d,
+    double *pred);
+
+#endif
