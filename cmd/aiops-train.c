@@ -298,8 +298,10 @@ main(int argc, char *argv[])
 	if (!so.shard_n && (output == NULL || strcmp(output, "-") == 0) && isatty(STDOUT_FILENO))
 		die_usage("%s", "not writing a binary model to a terminal; use -o file");
 	memset(&fin, 0, sizeof(fin));
-	if (aiops_thr_parse(thr, &fin.thr, &e) != AIOPS_OK)
-		return fail(&e);
+	memset(&train, 0, sizeof(train));
+	memset(&valid, 0, sizeof(valid));
+	if ((r = aiops_thr_parse(thr, &fin.thr, &e)) != AIOPS_OK)
+		goto done;
 	/* trials run in parallel on our own workers: one BLAS thread each, and the
 	 * same arithmetic whatever -j is */
 	openblas_set_num_threads(1);
@@ -307,10 +309,8 @@ main(int argc, char *argv[])
 	if (!quiet && isatty(STDERR_FILENO))
 		so.on_progress = progress;
 
-	memset(&train, 0, sizeof(train));
-	memset(&valid, 0, sizeof(valid));
 	if ((r = aiops_tensor_load(&train, argc ? argv[0] : "-", &e)) != AIOPS_OK)
-		return fail(&e);
+		goto done;
 	if ((r = aiops_train_matrix(&train, argc ? argv[0] : "<stdin>", impute, NULL, &x, &e)) != AIOPS_OK)
 		goto done;
 	if (validp) {
@@ -447,8 +447,9 @@ done:
 	aiops_free(vx);
 	aiops_space_release(&sp);
 	aiops_buf_release(&spec);
-	aiops_tensor_release(&train);
-	if (validp)
+	if (train.info.meta)
+		aiops_tensor_release(&train);
+	if (valid.info.meta)
 		aiops_tensor_release(&valid);
 	if (r != AIOPS_OK)
 		return fail(&e);

@@ -165,6 +165,25 @@ aiops_space_parse(struct aiops_space *sp, const char *spec, struct aiops_error *
 	}
 	if (!any)
 		return aiops_error_set(e, AIOPS_ERR_USAGE, "--space is empty");
+	{
+		/* the same trial named twice is run once */
+		json_t *seen = json_object();
+		size_t k = 0;
+		if (seen == NULL)
+			return nomem(e);
+		for (size_t i = 0; i < sp->n; i++) {
+			char key[600];
+			aiops_trial_key(&sp->t[i], key, sizeof(key));
+			if (json_object_get(seen, key))
+				continue;
+			json_object_set_new(seen, key, json_true());
+			sp->t[k] = sp->t[i];
+			sp->t[k].index = k;
+			k++;
+		}
+		sp->n = k;
+		json_decref(seen);
+	}
 	return AIOPS_OK;
 }
 
@@ -637,7 +656,9 @@ aiops_search_run(struct aiops_space *sp, const double *x, const unsigned char *y
 	}
 	if (o->journal) {
 		struct stat st;
-		if ((r = aiops_journal_read(sp, o->journal, 0, J.tag, e)) != AIOPS_OK)
+		/* halving reads the journal per rung, once the trials carry their budgets */
+		if (o->strategy != AIOPS_STRAT_HALVING &&
+		    (r = aiops_journal_read(sp, o->journal, 0, J.tag, e)) != AIOPS_OK)
 			goto out;
 		if ((jfd = open(o->journal, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0666)) < 0) {
 			r = aiops_error_set(e, AIOPS_ERR_IO, "%s: %s", o->journal, strerror(errno));
@@ -687,7 +708,7 @@ aiops_search_run(struct aiops_space *sp, const double *x, const unsigned char *y
 					src->budget = budget;
 				}
 			}
-			if (rung > 0 && r == AIOPS_OK && o->journal)
+			if (r == AIOPS_OK && o->journal)
 				r = aiops_journal_read(sp, o->journal, 0, J.tag, e);
 			ntodo = 0;
 			for (size_t k = 0; k < alive && r == AIOPS_OK; k++) {
