@@ -3,6 +3,8 @@
 
 #include "model.h"
 
+extern const struct aiops_family aiops_fam_iforest;
+extern const struct aiops_family aiops_fam_kmeans;
 extern const struct aiops_family aiops_fam_mahal;
 extern const struct aiops_family aiops_fam_pca;
 extern const struct aiops_family aiops_fam_zscore;
@@ -11,6 +13,8 @@ static const struct aiops_family *const table[] = {
 	&aiops_fam_zscore,
 	&aiops_fam_pca,
 	&aiops_fam_mahal,
+	&aiops_fam_iforest,
+	&aiops_fam_kmeans,
 	NULL
 };
 
