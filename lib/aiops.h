@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "search.h"
 #include "train.h"
+#include "forecast.h"
 #include "cmdutil.h"
 
 #endif

@@ -18,8 +18,10 @@
  *     w_t = c + phi_1 w_{t-1} + ... + phi_p w_{t-p}
  *             + theta_1 e_{t-1} + ... + theta_q e_{t-q} + e_t.
  * q = 0: least squares of w_t on (1, w_{t-1}, ..., w_{t-p}) over
- * t = p..N-1 by LAPACKE_dgels: statsmodels' AutoReg(w, lags=p, trend="c").
- * The lags are centred on mean(w) first, which changes only the rounding.
+ * t = p..N-1 by Householder QR (the factorisation of LAPACKE_dgels, done
+ * over blocks of rows: see ls_solve()), i.e. statsmodels' AutoReg(w,
+ * lags=p, trend="c"); the intercept is taken out by centring each column
+ * on its mean, which changes only the rounding.
  * q > 0: Hannan-Rissanen as statsmodels' hannan_rissanen(w, p, q,
  * demean=True, unbiased=False): w is demeaned; a long AR of order
  * m = max(floor(ln(N)^2), 2 max(p, q)) fitted by Yule-Walker (biased
@@ -52,10 +54,11 @@
 
 #define AR_MAX_ORDER 1000
 #define AR_MAX_DIFF 10
+#define AR_LS_BLOCK 2048     /* design rows per QR update */
+#define AR_SCORE_BLOCK 4096  /* rows forecast and scored at a time */
 /*
  * A least-squares design whose triangular factor has a reciprocal condition
- * number below this (a constant column, an exact series given too many
- * lags) is solved again by the rank-revealing dgelsy, minimum norm.
+ * number below this is solved again by the rank-revealing dgelsy.
  */
 #define AR_RCOND 1e-12
 /*
@@ -71,196 +74,7 @@ struct ar_order {
 	size_t p, d, q;
 };
 
-/* ---- shared by the forecasters: robust scale and scores ---------------- */
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static void
-swap_double(double *a, double *b)
-{
-	double t = *a;
-
-	*a = *b;
-	*b = t;
-}
-
-/*
- * The k-th smallest of v[0..n) (0-based), reordering v so that v[i] <= v[k]
- * for i < k: quickselect with a median-of-three pivot, which sorts the rest
- * when it has taken far more rounds than halving would.
- */
-static double
-select_k(double *v, size_t n, size_t k)
-{
-	ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
-	int budget = 8;
-
-	for (size_t s = n; s > 1; s >>= 1)
-		budget += 2;
-	while (hi > lo) {
-		ptrdiff_t mid = lo + (hi - lo) / 2, i = lo, j = hi;
-		double piv;
-
-		if (budget-- == 0) {
-			qsort(v + lo, (size_t)(hi - lo + 1), sizeof(double), cmp_double);
-			break;
-		}
-		if (v[mid] < v[lo])
-			swap_double(&v[mid], &v[lo]);
-		if (v[hi] < v[lo])
-			swap_double(&v[hi], &v[lo]);
-		if (v[hi] < v[mid])
-			swap_double(&v[hi], &v[mid]);
-		piv = v[mid];
-		while (i <= j) {
-			while (v[i] < piv)
-				i++;
-			while (v[j] > piv)
-				j--;
-			if (i <= j) {
-				swap_double(&v[i], &v[j]);
-				i++;
-				j--;
-			}
-		}
-		if (kk <= j)
-			hi = j;
-		else if (kk >= i)
-			lo = i;
-		else
-			break;
-	}
-	return v[k];
-}
-
-/*
- * The k-th smallest of v[0..n) of finite values and, when prev is not NULL,
- * the (k-1)-th (k >= 1); may reorder v. Large inputs follow Floyd and
- * Rivest: a fixed pseudo-random sample brackets the answer between two of
- * its order statistics, one branch-free pass counts the values below the
- * bracket and gathers those inside it, and quickselect finishes on the few
- * gathered. When the bracket misses or the scratch cannot be had, plain
- * quickselect on v.
- */
-static double
-kth(double *v, size_t n, size_t k, double *prev)
-{
-	size_t s, delta, cap, below = 0, m = 0, klo, khi;
-	double *S = NULL, *C = NULL, lo, hi, r;
-	uint64_t z = 0x9e3779b97f4a7c15u;
-
-	if (n < 8192)
-		goto plain;
-	s = (size_t)pow((double)n, 2.0 / 3.0);
-	delta = (size_t)(2 * sqrt((double)s)) + 1;
-	cap = 3 * (2 * delta + 1) * (n / s + 1) + 1024;
-	S = aiops_malloc(s * sizeof(double));
-	C = aiops_malloc((cap + 1) * sizeof(double));
-	if (S == NULL || C == NULL)
-		goto plain;
-	for (size_t i = 0; i < s; i++) {
-		/* splitmix64: the same sample on every run */
-		uint64_t u = (z += 0x9e3779b97f4a7c15u);
-		u = (u ^ (u >> 30)) * 0xbf58476d1ce4e5b9u;
-		u = (u ^ (u >> 27)) * 0x94d049bb133111ebu;
-		S[i] = v[(u ^ (u >> 31)) % n];
-	}
-	klo = (size_t)((double)k / (double)n * (double)s);
-	khi = klo + delta < s ? klo + delta : s - 1;
-	klo = klo > delta ? klo - delta : 0;
-	lo = klo > 0 ? select_k(S, s, klo) : -INFINITY;
-	hi = khi < s - 1 ? select_k(S, s, khi) : INFINITY;
-	for (size_t i = 0; i < n; i++) {
-		double x = v[i];
-
-		below += (size_t)(x < lo);
-		C[m < cap ? m : cap] = x;
-		m += (size_t)((x >= lo) & (x <= hi));
-	}
-	/* the (k-1)-th must be gathered too */
-	if (m > cap || k < below + (prev != NULL) || k >= below + m)
-		goto plain;
-	r = select_k(C, m, k - below);
-	if (prev) {
-		*prev = C[0];
-		for (size_t i = 1; i < k - below; i++)
-			if (C[i] > *prev)
-				*prev = C[i];
-	}
-	aiops_free(S);
-	aiops_free(C);
-	return r;
-plain:
-	aiops_free(S);
-	aiops_free(C);
-	r = select_k(v, n, k);
-	if (prev) {
-		*prev = v[0];
-		for (size_t i = 1; i < k; i++)
-			if (v[i] > *prev)
-				*prev = v[i];
-	}
-	return r;
-}
-
-/* The median of v[0..n), n >= 1, as numpy's; may reorder v. */
-static double
-median(double *v, size_t n)
-{
-	double lo, hi;
-
-	if (n % 2)
-		return kth(v, n, n / 2, NULL);
-	hi = kth(v, n, n / 2, &lo);
-	return 0.5 * (lo + hi);
-}
-
-/*
- * 1.4826 MAD about the median of the finite values of r[0..n), at least
- * floor (also when there are none); destroys r.
- */
-static double
-robust_scale(double *r, size_t n, double floor)
-{
-	size_t m = 0;
-	double med, mad;
-
-	for (size_t i = 0; i < n; i++) {
-		r[m] = r[i];
-		m += (size_t)isfinite(r[i]);
-	}
-	if (m == 0)
-		return floor;
-	med = median(r, m);
-	for (size_t i = 0; i < m; i++)
-		r[i] = fabs(r[i] - med);
-	mad = 1.4826 * median(r, m);
-	return mad > floor ? mad : floor;
-}
-
-static void
-score_rows(const double *x, const double *pred, const double *scale, size_t n, size_t d,
-    double *out, double *contrib)
-{
-	for (size_t i = 0; i < n; i++) {
-		double s = 0;
-
-		for (size_t j = 0; j < d; j++) {
-			double z = (x[i * d + j] - pred[i * d + j]) / scale[j];
-
-			s += z * z;
-			if (contrib)
-				contrib[i * d + j] = z * z / (double)d;
-		}
-		out[i] = sqrt(s / (double)d);
-	}
-}
+/* the robust scale and the scores are shared: lib/forecast.c */
 
 /* ---- parameters ---------------------------------------------------------- */
 
@@ -325,79 +139,126 @@ lapack_fail(struct aiops_error *e, const char *fn, lapack_int info)
 
 /* ---- least squares --------------------------------------------------------- */
 
-/* Rows t = t0..t0+rows-1 of the regression of w_t on (1,) w lags and e lags. */
+/*
+ * Rows t = t0..t0+rows-1 of the regression of w_t on its lags and on lags
+ * of the estimated innovations, each of w's columns less a constant.
+ */
 struct design {
-	const double *w;     /* centred differenced series */
-	const double *eh;    /* estimated innovations, indexed like w; NULL when q = 0 */
+	const double *w;     /* differenced series, w[t * ws] */
+	size_t ws;
+	const double *cm;    /* p + 1 constants: cm[0] off the targets, cm[k] off lag k */
+	const double *eh;    /* estimated innovations, indexed like w (stride 1) */
 	size_t p, q, t0, rows;
-	int icept;
 };
 
-static size_t
-design_cols(const struct design *g)
-{
-	return (g->icept ? 1 : 0) + g->p + g->q;
-}
-
-/* A: rows x cols column-major; b: the rows targets. */
+/* w[(t..t+nb) ws] less cm into dst */
 static void
-design_fill(const struct design *g, double *A, double *b)
+design_copy(const struct design *g, size_t t, size_t nb, double cm, double *dst)
 {
-	size_t R = g->rows, c = 0;
+	const double *src = g->w + t * g->ws;
 
-	if (g->icept) {
-		for (size_t i = 0; i < R; i++)
-			A[i] = 1;
-		c = 1;
-	}
-	for (size_t k = 1; k <= g->p; k++, c++)
-		memcpy(A + c * R, g->w + g->t0 - k, R * sizeof(double));
-	for (size_t k = 1; k <= g->q; k++, c++)
-		memcpy(A + c * R, g->eh + g->t0 - k, R * sizeof(double));
-	memcpy(b, g->w + g->t0, R * sizeof(double));
+	if (g->ws == 1)   /* the common case, which the compiler can vectorise */
+		for (size_t i = 0; i < nb; i++)
+			dst[i] = src[i] - cm;
+	else
+		for (size_t i = 0; i < nb; i++)
+			dst[i] = src[i * g->ws] - cm;
 }
 
 /*
- * Least squares for g by Householder QR (LAPACKE_dgels_work: the plain
- * LAPACKE wrapper would first scan the whole design for NaNs, which w
- * cannot hold); the solution is left in b[0..cols).
+ * Rows i0..i0+nb-1 of the regression: the p + q columns and then the
+ * targets, column-major into out with leading dimension ld.
+ */
+static void
+design_fill(const struct design *g, size_t i0, size_t nb, double *out, size_t ld)
+{
+	size_t c = 0, t = g->t0 + i0;
+
+	for (size_t k = 1; k <= g->p; k++, c++)
+		design_copy(g, t - k, nb, g->cm[k], out + c * ld);
+	for (size_t k = 1; k <= g->q; k++, c++)
+		memcpy(out + c * ld, g->eh + t - k, nb * sizeof(double));
+	design_copy(g, t, nb, g->cm[0], out + c * ld);
+}
+
+/*
+ * Least squares for g by Householder QR, accumulated over blocks of rows:
+ * the triangular [R c] of the rows so far is stacked on the next block of
+ * [A b] and that is factorised again (LAPACKE_dgeqrf_work), so the design
+ * never exists whole and is never scanned again; then R beta = c
+ * (dtrtrs). This is dgels' factorisation without its passes over the whole
+ * design, which cost more than the QR itself on a long series. When R is
+ * singular or nearly so (a constant column, an exact fit given too many
+ * lags), the minimum-norm solution of dgelsy on the whole design instead.
+ * beta gets the p + q coefficients.
  */
 static int
-ls_solve(const struct design *g, double *A, double *b, struct aiops_error *e)
+ls_solve(const struct design *g, double *beta, struct aiops_error *e)
 {
-	lapack_int R = (lapack_int)g->rows, k = (lapack_int)design_cols(g), info, rank;
-	lapack_int lwork, *iw = NULL;
-	double q = 0, rc = 0, *work = NULL;
+	size_t k = g->p + g->q, k1 = k + 1, ld = k1 + AR_LS_BLOCK, have = 0;
+	double *M = NULL, *tau = NULL, *work = NULL, *A = NULL, *b = NULL, q = 0, rc = 0;
+	lapack_int *iw = NULL, lwork, info, rank;
 	int r = AIOPS_OK;
 
-	design_fill(g, A, b);
-	info = LAPACKE_dgels_work(LAPACK_COL_MAJOR, 'N', R, k, 1, A, R, b, R, &q, -1);
+	if (k == 0)
+		return AIOPS_OK;
+	info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)ld, (lapack_int)k1, NULL,
+	    (lapack_int)ld, NULL, &q, -1);
 	if (info != 0)
-		return lapack_fail(e, "dgels", info);
-	lwork = (lapack_int)q > 3 * k ? (lapack_int)q : 3 * k;
+		return lapack_fail(e, "dgeqrf", info);
+	lwork = (lapack_int)q > 3 * (lapack_int)k1 ? (lapack_int)q : 3 * (lapack_int)k1;
+	M = aiops_calloc(ld * k1, sizeof(double));
+	tau = aiops_calloc(k1, sizeof(double));
 	work = aiops_malloc((size_t)lwork * sizeof(double));
-	iw = aiops_malloc((size_t)k * sizeof(lapack_int));
-	if (work == NULL || iw == NULL) {
-		r = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
-		goto out;
+	iw = aiops_calloc(k1, sizeof(lapack_int));
+	if (!M || !tau || !work || !iw)
+		goto nomem;
+	for (size_t i0 = 0; i0 < g->rows; i0 += AR_LS_BLOCK) {
+		size_t nb = g->rows - i0 < AR_LS_BLOCK ? g->rows - i0 : AR_LS_BLOCK;
+
+		/* Householder vectors below R's diagonal are not part of it */
+		for (size_t c = 0; c < k1; c++)
+			for (size_t i = c + 1; i < have; i++)
+				M[c * ld + i] = 0;
+		design_fill(g, i0, nb, M + have, ld);
+		info = LAPACKE_dgeqrf_work(LAPACK_COL_MAJOR, (lapack_int)(have + nb),
+		    (lapack_int)k1, M, (lapack_int)ld, tau, work, lwork);
+		if (info != 0) {
+			r = lapack_fail(e, "dgeqrf", info);
+			goto out;
+		}
+		have = have + nb < k1 ? have + nb : k1;
 	}
-	info = LAPACKE_dgels_work(LAPACK_COL_MAJOR, 'N', R, k, 1, A, R, b, R, work, lwork);
-	if (info < 0) {
-		r = lapack_fail(e, "dgels", info);
+	memcpy(beta, M + k * ld, k * sizeof(double));
+	if (LAPACKE_dtrcon_work(LAPACK_COL_MAJOR, '1', 'U', 'N', (lapack_int)k, M,
+	    (lapack_int)ld, &rc, work, iw) == 0 && rc >= AR_RCOND &&
+	    LAPACKE_dtrtrs_work(LAPACK_COL_MAJOR, 'U', 'N', 'N', (lapack_int)k, 1, M,
+	    (lapack_int)ld, beta, (lapack_int)k) == 0)
 		goto out;
-	}
-	if (info == 0 && LAPACKE_dtrcon_work(LAPACK_COL_MAJOR, '1', 'U', 'N', k, A, R, &rc, work,
-	    iw) == 0 && rc >= AR_RCOND)
-		goto out;
+
 	/* (nearly) rank deficient: the minimum-norm solution */
-	design_fill(g, A, b);
-	memset(iw, 0, (size_t)k * sizeof(*iw));
-	info = LAPACKE_dgelsy(LAPACK_COL_MAJOR, R, k, 1, A, R, b, R, iw, AR_RCOND, &rank);
-	if (info != 0)
+	A = aiops_malloc(g->rows * k1 * sizeof(double));
+	if (A == NULL)
+		goto nomem;
+	design_fill(g, 0, g->rows, A, g->rows);
+	b = A + k * g->rows;
+	memset(iw, 0, k1 * sizeof(*iw));
+	info = LAPACKE_dgelsy(LAPACK_COL_MAJOR, (lapack_int)g->rows, (lapack_int)k, 1, A,
+	    (lapack_int)g->rows, b, (lapack_int)g->rows, iw, AR_RCOND, &rank);
+	if (info != 0) {
 		r = lapack_fail(e, "dgelsy", info);
+		goto out;
+	}
+	memcpy(beta, b, k * sizeof(double));
+	goto out;
+nomem:
+	r = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
 out:
+	aiops_free(M);
+	aiops_free(tau);
 	aiops_free(work);
 	aiops_free(iw);
+	aiops_free(A);
 	return r;
 }
 
@@ -452,32 +313,77 @@ ar_expand(const double *phi, size_t p, size_t d, double *a, double *poly)
 
 /*
  * One-step forecasts of v[0], v[vs], ... (n values) into pred[0], pred[ps],
- * ...: y_t = c + sum a_k y_{t-k} + sum theta_k e_{t-k}. yh holds P + n
- * values with the P before v's first in front, eh q + n likewise (unused
- * when q = 0); both are filled in as the run goes, a missing value by its
- * forecast with innovation 0.
+ * ...: y_t = c + sum a_k y_{t-k} + sum theta_k e_{t-k}, where yh holds the
+ * P values before v's first and eh the q innovations before it, oldest
+ * first. A missing value is replaced by its forecast (innovation 0).
  */
 static void
-ar_run(size_t P, size_t q, double c, const double *a, const double *theta, double *yh,
-    double *eh, const double *v, size_t n, size_t vs, double *pred, size_t ps)
+ar_run(size_t P, size_t q, double c, const double *a, const double *theta, const double *yh,
+    const double *eh, const double *v, size_t n, size_t vs, double *pred, size_t ps)
 {
-	for (size_t t = 0; t < n; t++) {
-		double f = c, y = v[t * vs];
+	size_t t, warm = P > q ? P : q;
 
-		for (size_t k = 1; k <= P; k++)
-			f += a[k - 1] * yh[t + P - k];
-		for (size_t k = 1; k <= q; k++)
-			f += theta[k - 1] * eh[t + q - k];
+	/* the first rows reach back into yh and eh */
+	for (t = 0; t < n && t < warm; t++) {
+		double f = c;
+
+		for (size_t k = 1; k <= P; k++) {
+			double y = t >= k ? v[(t - k) * vs] : yh[P + t - k];
+
+			if (t >= k && isnan(y))
+				y = pred[(t - k) * ps];
+			f += a[k - 1] * y;
+		}
+		for (size_t k = 1; k <= q; k++) {
+			double ek = t >= k ? v[(t - k) * vs] - pred[(t - k) * ps] : eh[q + t - k];
+
+			f += theta[k - 1] * (isnan(ek) ? 0 : ek);
+		}
 		pred[t * ps] = f;
-		if (isnan(y))
-			y = f;
-		yh[t + P] = y;
-		if (q)
-			eh[t + q] = y - f;
+	}
+	for (; t < n; t++) {
+		double f = c;
+
+		for (size_t k = 1; k <= P; k++) {
+			double y = v[(t - k) * vs];
+
+			f += a[k - 1] * (isnan(y) ? pred[(t - k) * ps] : y);
+		}
+		for (size_t k = 1; k <= q; k++) {
+			double ek = v[(t - k) * vs] - pred[(t - k) * ps];
+
+			f += theta[k - 1] * (isnan(ek) ? 0 : ek);
+		}
+		pred[t * ps] = f;
 	}
 }
 
 /* ---- fit ---------------------------------------------------------------------- */
+
+/*
+ * The sum of v[0], v[s], ... (n values) into *sum, in four interleaved
+ * partial sums for speed; returns max(1, max |v|).
+ */
+static double
+col_stats(const double *v, size_t s, size_t n, double *sum)
+{
+	double acc[4] = { 0, 0, 0, 0 }, mx[4] = { 1, 1, 1, 1 };
+	size_t i = 0;
+
+	for (; i + 4 <= n; i += 4)
+		for (int l = 0; l < 4; l++) {
+			double x = v[(i + l) * s];
+
+			acc[l] += x;
+			mx[l] = fabs(x) > mx[l] ? fabs(x) : mx[l];
+		}
+	for (; i < n; i++) {
+		acc[0] += v[i * s];
+		mx[0] = fabs(v[i * s]) > mx[0] ? fabs(v[i * s]) : mx[0];
+	}
+	*sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+	return fmax(fmax(mx[0], mx[1]), fmax(mx[2], mx[3]));
+}
 
 /*
  * In-sample one-step residuals y_t - yhat_t, t = P..n-1, of the column
@@ -503,8 +409,8 @@ static int
 ar_fit(struct aiops_model *m, const double *x, size_t n, size_t D, struct aiops_error *e)
 {
 	struct ar_order o;
-	size_t P, N, K, mlong = 0, R, k;
-	double *w = NULL, *A = NULL, *b = NULL, *eh = NULL, *T = NULL, *rr = NULL, *al = NULL;
+	size_t P, N, K, mlong = 0, R;
+	double *w = NULL, *eh = NULL, *T = NULL, *rr = NULL, *al = NULL, *beta = NULL, *cm = NULL;
 	double *coef = NULL, *tail = NULL, *etail = NULL, *scale = NULL, *a = NULL;
 	double *poly = NULL, *phi = NULL;
 	lapack_int *ipiv = NULL;
@@ -530,16 +436,14 @@ ar_fit(struct aiops_model *m, const double *x, size_t n, size_t D, struct aiops_
 		if (mlong > cap)
 			mlong = cap;
 		R = N - mlong - o.q;
-		k = o.p + o.q;
 	} else {
 		R = N - o.p;
-		k = 1 + o.p;
 	}
 
 	/* the big buffers are written whole before they are read */
 	w = aiops_malloc(n * sizeof(double));
-	A = aiops_malloc(R * k * sizeof(double));
-	b = aiops_malloc(R * sizeof(double));
+	beta = aiops_calloc(K, sizeof(double));
+	cm = aiops_calloc(o.p + 1, sizeof(double));
 	coef = aiops_calloc(K * D, sizeof(double));
 	tail = aiops_calloc(P * D, sizeof(double));
 	etail = aiops_calloc(o.q * D, sizeof(double));
@@ -547,7 +451,7 @@ ar_fit(struct aiops_model *m, const double *x, size_t n, size_t D, struct aiops_
 	a = aiops_calloc(P, sizeof(double));
 	poly = aiops_calloc(P + 1, sizeof(double));
 	phi = aiops_calloc(o.p + o.q, sizeof(double));
-	if (!w || !A || !b || !coef || !tail || !etail || !scale || !a || !poly || !phi)
+	if (!w || !beta || !cm || !coef || !tail || !etail || !scale || !a || !poly || !phi)
 		goto nomem;
 	if (o.q > 0) {
 		eh = aiops_malloc(N * sizeof(double));
@@ -560,33 +464,56 @@ ar_fit(struct aiops_model *m, const double *x, size_t n, size_t D, struct aiops_
 	}
 
 	for (size_t j = 0; j < D; j++) {
-		struct design g = { w, NULL, o.p, o.q, 0, R, 0 };
+		struct design g = { w, 1, cm, NULL, o.p, o.q, 0, R };
 		const double *y = x + j;
-		double mu = 0, ymax = 1, sphi = 0, c;
+		double sum = 0, ymax = 1, c;
 
-		for (size_t i = 0; i < n; i++) {
-			w[i] = y[i * D];
-			if (fabs(w[i]) > ymax)
-				ymax = fabs(w[i]);
+		if (o.d == 0 && o.q == 0) {
+			/* the design reads the column in place */
+			ymax = col_stats(y, D, n, &sum);
+			g.w = y;
+			g.ws = D;
+		} else {
+			for (size_t i = 0; i < n; i++) {
+				w[i] = y[i * D];
+				if (fabs(w[i]) > ymax)
+					ymax = fabs(w[i]);
+			}
+			/* w[t] = (1-B)^d y at row t + d */
+			for (size_t r2 = 0, len = n; r2 < o.d; r2++, len--)
+				for (size_t i = 0; i + 1 < len; i++)
+					w[i] = w[i + 1] - w[i];
+			(void)col_stats(w, 1, N, &sum);
 		}
-		/* w[t] = (1-B)^d y at row t + d */
-		for (size_t r2 = 0, len = n; r2 < o.d; r2++, len--)
-			for (size_t i = 0; i + 1 < len; i++)
-				w[i] = w[i + 1] - w[i];
-		for (size_t i = 0; i < N; i++)
-			mu += w[i];
-		mu /= (double)N;
-		for (size_t i = 0; i < N; i++)
-			w[i] -= mu;
 
 		if (o.q == 0) {
+			/*
+			 * With an intercept, the slopes are those of the targets
+			 * on the lags each centred on its own mean over the rows
+			 * t = p..N-1 (Frisch-Waugh), which leaves the QR one
+			 * column fewer; then c = cm[0] - sum phi_k cm[k].
+			 */
+			for (size_t kk = 0; kk <= o.p; kk++) {
+				double sk = sum;
+
+				for (size_t i = 0; i < o.p - kk; i++)
+					sk -= g.w[i * g.ws];
+				for (size_t i = N - kk; i < N; i++)
+					sk -= g.w[i * g.ws];
+				cm[kk] = sk / (double)R;
+			}
 			g.t0 = o.p;
-			g.icept = 1;
-			if ((r = ls_solve(&g, A, b, e)) != AIOPS_OK)
+			if ((r = ls_solve(&g, beta, e)) != AIOPS_OK)
 				goto out;
-			memcpy(phi, b + 1, o.p * sizeof(double));
-			c = b[0];
+			memcpy(phi, beta, o.p * sizeof(double));
+			c = cm[0];
+			for (size_t kk = 1; kk <= o.p; kk++)
+				c -= phi[kk - 1] * cm[kk];
 		} else {
+			double mu = sum / (double)N, sphi = 0;
+
+			for (size_t i = 0; i < N; i++)
+				w[i] -= mu;
 			if ((r = yule_walker(w, N, mlong, al, T, rr, ipiv, e)) != AIOPS_OK)
 				goto out;
 			memcpy(eh + mlong, w + mlong, (N - mlong) * sizeof(double));
@@ -595,15 +522,14 @@ ar_fit(struct aiops_model *m, const double *x, size_t n, size_t D, struct aiops_
 				    eh + mlong, 1);
 			g.eh = eh;
 			g.t0 = mlong + o.q;
-			if ((r = ls_solve(&g, A, b, e)) != AIOPS_OK)
+			if ((r = ls_solve(&g, beta, e)) != AIOPS_OK)
 				goto out;
-			memcpy(phi, b, (o.p + o.q) * sizeof(double));
-			c = 0;
+			memcpy(phi, beta, (o.p + o.q) * sizeof(double));
+			/* back from the demeaned w to w itself */
+			for (size_t kk = 0; kk < o.p; kk++)
+				sphi += phi[kk];
+			c = mu * (1 - sphi);
 		}
-		for (size_t kk = 0; kk < o.p; kk++)
-			sphi += phi[kk];
-		/* back from the centred w to w itself */
-		c += mu * (1 - sphi);
 		coef[j] = c;
 		for (size_t kk = 0; kk < o.p + o.q; kk++)
 			coef[(1 + kk) * D + j] = phi[kk];
@@ -615,7 +541,7 @@ ar_fit(struct aiops_model *m, const double *x, size_t n, size_t D, struct aiops_
 			etail[kk * D + j] = w[n - P - o.q + kk];
 		for (size_t kk = 0; kk < P; kk++)
 			tail[kk * D + j] = y[(n - P + kk) * D];
-		scale[j] = robust_scale(w, n - P, AR_SCALE_FLOOR * ymax);
+		scale[j] = aiops_fc_robust_scale(w, n - P, AR_SCALE_FLOOR * ymax);
 	}
 	if (aiops_model_put(m, "coef", K, D, coef) != AIOPS_OK ||
 	    aiops_model_put(m, "tail", P, D, tail) != AIOPS_OK ||
@@ -628,8 +554,8 @@ nomem:
 	r = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
 out:
 	aiops_free(w);
-	aiops_free(A);
-	aiops_free(b);
+	aiops_free(beta);
+	aiops_free(cm);
 	aiops_free(coef);
 	aiops_free(tail);
 	aiops_free(etail);
@@ -647,76 +573,163 @@ out:
 
 /* ---- forecast and score ----------------------------------------------------- */
 
-int
-aiops_forecast_arima(const struct aiops_model *m, const double *x, size_t n, size_t D,
-    double *pred)
+/*
+ * Forecasting state for every column: the constant, the multiplied-out AR
+ * polynomial, the MA weights, and the last P values and q innovations seen.
+ */
+struct ar_state {
+	size_t P, q, D;
+	double *c;        /* D */
+	double *a;        /* D x P */
+	double *theta;    /* D x q */
+	double *yh;       /* D x P, oldest first */
+	double *eh;       /* D x q, oldest first */
+};
+
+static void
+ar_state_release(struct ar_state *st)
+{
+	aiops_free(st->c);
+	aiops_free(st->a);
+	aiops_free(st->theta);
+	aiops_free(st->yh);
+	aiops_free(st->eh);
+}
+
+/* AIOPS_ERR_FORMAT unless m is a fitted arima model of D columns; AIOPS_ERR_NOMEM. */
+static int
+ar_state_init(struct ar_state *st, const struct aiops_model *m, size_t D)
 {
 	const struct aiops_array *cf = aiops_model_get(m, "coef");
 	const struct aiops_array *tl = aiops_model_get(m, "tail");
 	const struct aiops_array *et = aiops_model_get(m, "etail");
 	struct ar_order o;
+	double *poly, *phi;
 	size_t P;
-	double *yh = NULL, *eh = NULL, *a = NULL, *poly = NULL, *phi = NULL;
-	int r = AIOPS_ERR_NOMEM;
 
+	memset(st, 0, sizeof(*st));
 	if (m->family != &aiops_fam_arima || get_orders(&m->params, &o, NULL) != AIOPS_OK)
 		return AIOPS_ERR_FORMAT;
 	P = o.p + o.d;
 	if (!cf || !tl || !et || cf->rows != 1 + o.p + o.q || tl->rows != P || et->rows != o.q ||
 	    cf->cols != D || tl->cols != D || et->cols != D)
 		return AIOPS_ERR_FORMAT;
-	yh = aiops_calloc(P + n, sizeof(double));
-	eh = aiops_calloc(o.q + n, sizeof(double));
-	a = aiops_calloc(P, sizeof(double));
+	st->P = P;
+	st->q = o.q;
+	st->D = D;
+	st->c = aiops_calloc(D, sizeof(double));
+	st->a = aiops_calloc(D * P, sizeof(double));
+	st->theta = aiops_calloc(D * o.q, sizeof(double));
+	st->yh = aiops_calloc(D * P, sizeof(double));
+	st->eh = aiops_calloc(D * o.q, sizeof(double));
 	poly = aiops_calloc(P + 1, sizeof(double));
-	phi = aiops_calloc(o.p + o.q, sizeof(double));
-	if (!yh || !eh || !a || !poly || !phi)
-		goto out;
-	for (size_t j = 0; j < D; j++) {
-		for (size_t k = 0; k < o.p + o.q; k++)
-			phi[k] = cf->v[(1 + k) * D + j];
-		for (size_t k = 0; k < P; k++)
-			yh[k] = tl->v[k * D + j];
-		for (size_t k = 0; k < o.q; k++)
-			eh[k] = et->v[k * D + j];
-		ar_expand(phi, o.p, o.d, a, poly);
-		ar_run(P, o.q, cf->v[j], a, phi + o.p, yh, eh, x + j, n, D, pred + j, D);
+	phi = aiops_calloc(o.p + 1, sizeof(double));
+	if (!st->c || !st->a || !st->theta || !st->yh || !st->eh || !poly || !phi) {
+		ar_state_release(st);
+		aiops_free(poly);
+		aiops_free(phi);
+		return AIOPS_ERR_NOMEM;
 	}
-	r = AIOPS_OK;
-out:
-	aiops_free(yh);
-	aiops_free(eh);
-	aiops_free(a);
+	for (size_t j = 0; j < D; j++) {
+		st->c[j] = cf->v[j];
+		for (size_t k = 0; k < o.p; k++)
+			phi[k] = cf->v[(1 + k) * D + j];
+		ar_expand(phi, o.p, o.d, st->a + j * P, poly);
+		for (size_t k = 0; k < o.q; k++)
+			st->theta[j * o.q + k] = cf->v[(1 + o.p + k) * D + j];
+		for (size_t k = 0; k < P; k++)
+			st->yh[j * P + k] = tl->v[k * D + j];
+		for (size_t k = 0; k < o.q; k++)
+			st->eh[j * o.q + k] = et->v[k * D + j];
+	}
 	aiops_free(poly);
 	aiops_free(phi);
-	return r;
+	return AIOPS_OK;
 }
 
+/* Forecast the n rows x into pred (n x D) and move the state past them. */
+static void
+ar_state_run(struct ar_state *st, const double *x, size_t n, double *pred)
+{
+	size_t P = st->P, q = st->q, D = st->D;
+
+	for (size_t j = 0; j < D; j++) {
+		double *yh = st->yh + j * P, *eh = st->eh + j * q;
+
+		ar_run(P, q, st->c[j], st->a + j * P, st->theta + j * q, yh, eh, x + j, n, D,
+		    pred + j, D);
+		/* new history: the last P values (a NaN by its forecast) of old ++ x */
+		for (size_t k = 0; k < P; k++) {
+			if (n + k >= P) {
+				size_t i = (n + k - P) * D + j;
+				yh[k] = isnan(x[i]) ? pred[i] : x[i];
+			} else {
+				yh[k] = yh[n + k];
+			}
+		}
+		for (size_t k = 0; k < q; k++) {
+			if (n + k >= q) {
+				size_t i = (n + k - q) * D + j;
+				eh[k] = isnan(x[i]) ? 0 : x[i] - pred[i];
+			} else {
+				eh[k] = eh[n + k];
+			}
+		}
+	}
+}
+
+int
+aiops_forecast_arima(const struct aiops_model *m, const double *x, size_t n, size_t D,
+    double *pred)
+{
+	struct ar_state st;
+	int r;
+
+	if ((r = ar_state_init(&st, m, D)) != AIOPS_OK)
+		return r;
+	ar_state_run(&st, x, n, pred);
+	ar_state_release(&st);
+	return AIOPS_OK;
+}
+
+/* Forecast and score in batches of rows, so that no n x D forecast is held. */
 static int
 ar_score(const struct aiops_model *m, const double *x, size_t n, size_t D, double *out,
     double *contrib, struct aiops_error *e)
 {
 	const struct aiops_array *sc = aiops_model_get(m, "scale");
-	double *pred;
+	struct ar_state st;
+	double *pred, *inv;
 	int r;
 
 	if (sc == NULL || sc->rows != 1 || sc->cols != D)
 		return aiops_error_set(e, AIOPS_ERR_FORMAT,
 		    "arima model lacks its scale array for %zu columns", D);
-	if (n != 0 && D > SIZE_MAX / sizeof(double) / n)
+	if ((r = ar_state_init(&st, m, D)) != AIOPS_OK) {
+		if (r == AIOPS_ERR_FORMAT)
+			return aiops_error_set(e, r, "arima model lacks its coef/tail/etail arrays "
+			    "for p, d, q and %zu columns", D);
+		return aiops_error_set(e, r, "out of memory");
+	}
+	/* the forecasts of a batch, then 1 / scale */
+	if (D > SIZE_MAX / sizeof(double) / (AR_SCORE_BLOCK + 1) ||
+	    (pred = aiops_malloc(((size_t)AR_SCORE_BLOCK + 1) * D * sizeof(double))) == NULL) {
+		ar_state_release(&st);
 		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
-	if ((pred = aiops_malloc(n * D * sizeof(double))) == NULL)
-		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
-	r = aiops_forecast_arima(m, x, n, D, pred);
-	if (r == AIOPS_ERR_FORMAT)
-		aiops_error_set(e, r, "arima model lacks its coef/tail/etail arrays for "
-		    "p, d, q and %zu columns", D);
-	else if (r != AIOPS_OK)
-		aiops_error_set(e, r, "out of memory");
-	else
-		score_rows(x, pred, sc->v, n, D, out, contrib);
+	}
+	inv = pred + (size_t)AR_SCORE_BLOCK * D;
+	for (size_t j = 0; j < D; j++)
+		inv[j] = 1 / sc->v[j];
+	for (size_t i0 = 0; i0 < n; i0 += AR_SCORE_BLOCK) {
+		size_t nb = n - i0 < AR_SCORE_BLOCK ? n - i0 : AR_SCORE_BLOCK;
+
+		ar_state_run(&st, x + i0 * D, nb, pred);
+		aiops_fc_score_rows(x + i0 * D, pred, inv, nb, D, out + i0,
+		    contrib ? contrib + i0 * D : NULL);
+	}
 	aiops_free(pred);
-	return r;
+	ar_state_release(&st);
+	return AIOPS_OK;
 }
 
 static const char *const ar_params[] = { "p", "d", "q", NULL };

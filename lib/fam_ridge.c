@@ -55,196 +55,7 @@ struct ridge_par {
 	double lambda;
 };
 
-/* ---- shared by the forecasters: robust scale and scores ---------------- */
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static void
-swap_double(double *a, double *b)
-{
-	double t = *a;
-
-	*a = *b;
-	*b = t;
-}
-
-/*
- * The k-th smallest of v[0..n) (0-based), reordering v so that v[i] <= v[k]
- * for i < k: quickselect with a median-of-three pivot, which sorts the rest
- * when it has taken far more rounds than halving would.
- */
-static double
-select_k(double *v, size_t n, size_t k)
-{
-	ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
-	int budget = 8;
-
-	for (size_t s = n; s > 1; s >>= 1)
-		budget += 2;
-	while (hi > lo) {
-		ptrdiff_t mid = lo + (hi - lo) / 2, i = lo, j = hi;
-		double piv;
-
-		if (budget-- == 0) {
-			qsort(v + lo, (size_t)(hi - lo + 1), sizeof(double), cmp_double);
-			break;
-		}
-		if (v[mid] < v[lo])
-			swap_double(&v[mid], &v[lo]);
-		if (v[hi] < v[lo])
-			swap_double(&v[hi], &v[lo]);
-		if (v[hi] < v[mid])
-			swap_double(&v[hi], &v[mid]);
-		piv = v[mid];
-		while (i <= j) {
-			while (v[i] < piv)
-				i++;
-			while (v[j] > piv)
-				j--;
-			if (i <= j) {
-				swap_double(&v[i], &v[j]);
-				i++;
-				j--;
-			}
-		}
-		if (kk <= j)
-			hi = j;
-		else if (kk >= i)
-			lo = i;
-		else
-			break;
-	}
-	return v[k];
-}
-
-/*
- * The k-th smallest of v[0..n) of finite values and, when prev is not NULL,
- * the (k-1)-th (k >= 1); may reorder v. Large inputs follow Floyd and
- * Rivest: a fixed pseudo-random sample brackets the answer between two of
- * its order statistics, one branch-free pass counts the values below the
- * bracket and gathers those inside it, and quickselect finishes on the few
- * gathered. When the bracket misses or the scratch cannot be had, plain
- * quickselect on v.
- */
-static double
-kth(double *v, size_t n, size_t k, double *prev)
-{
-	size_t s, delta, cap, below = 0, m = 0, klo, khi;
-	double *S = NULL, *C = NULL, lo, hi, r;
-	uint64_t z = 0x9e3779b97f4a7c15u;
-
-	if (n < 8192)
-		goto plain;
-	s = (size_t)pow((double)n, 2.0 / 3.0);
-	delta = (size_t)(2 * sqrt((double)s)) + 1;
-	cap = 3 * (2 * delta + 1) * (n / s + 1) + 1024;
-	S = aiops_malloc(s * sizeof(double));
-	C = aiops_malloc((cap + 1) * sizeof(double));
-	if (S == NULL || C == NULL)
-		goto plain;
-	for (size_t i = 0; i < s; i++) {
-		/* splitmix64: the same sample on every run */
-		uint64_t u = (z += 0x9e3779b97f4a7c15u);
-		u = (u ^ (u >> 30)) * 0xbf58476d1ce4e5b9u;
-		u = (u ^ (u >> 27)) * 0x94d049bb133111ebu;
-		S[i] = v[(u ^ (u >> 31)) % n];
-	}
-	klo = (size_t)((double)k / (double)n * (double)s);
-	khi = klo + delta < s ? klo + delta : s - 1;
-	klo = klo > delta ? klo - delta : 0;
-	lo = klo > 0 ? select_k(S, s, klo) : -INFINITY;
-	hi = khi < s - 1 ? select_k(S, s, khi) : INFINITY;
-	for (size_t i = 0; i < n; i++) {
-		double x = v[i];
-
-		below += (size_t)(x < lo);
-		C[m < cap ? m : cap] = x;
-		m += (size_t)((x >= lo) & (x <= hi));
-	}
-	/* the (k-1)-th must be gathered too */
-	if (m > cap || k < below + (prev != NULL) || k >= below + m)
-		goto plain;
-	r = select_k(C, m, k - below);
-	if (prev) {
-		*prev = C[0];
-		for (size_t i = 1; i < k - below; i++)
-			if (C[i] > *prev)
-				*prev = C[i];
-	}
-	aiops_free(S);
-	aiops_free(C);
-	return r;
-plain:
-	aiops_free(S);
-	aiops_free(C);
-	r = select_k(v, n, k);
-	if (prev) {
-		*prev = v[0];
-		for (size_t i = 1; i < k; i++)
-			if (v[i] > *prev)
-				*prev = v[i];
-	}
-	return r;
-}
-
-/* The median of v[0..n), n >= 1, as numpy's; may reorder v. */
-static double
-median(double *v, size_t n)
-{
-	double lo, hi;
-
-	if (n % 2)
-		return kth(v, n, n / 2, NULL);
-	hi = kth(v, n, n / 2, &lo);
-	return 0.5 * (lo + hi);
-}
-
-/*
- * 1.4826 MAD about the median of the finite values of r[0..n), at least
- * floor (also when there are none); destroys r.
- */
-static double
-robust_scale(double *r, size_t n, double floor)
-{
-	size_t m = 0;
-	double med, mad;
-
-	for (size_t i = 0; i < n; i++) {
-		r[m] = r[i];
-		m += (size_t)isfinite(r[i]);
-	}
-	if (m == 0)
-		return floor;
-	med = median(r, m);
-	for (size_t i = 0; i < m; i++)
-		r[i] = fabs(r[i] - med);
-	mad = 1.4826 * median(r, m);
-	return mad > floor ? mad : floor;
-}
-
-static void
-score_rows(const double *x, const double *pred, const double *scale, size_t n, size_t d,
-    double *out, double *contrib)
-{
-	for (size_t i = 0; i < n; i++) {
-		double s = 0;
-
-		for (size_t j = 0; j < d; j++) {
-			double z = (x[i * d + j] - pred[i * d + j]) / scale[j];
-
-			s += z * z;
-			if (contrib)
-				contrib[i * d + j] = z * z / (double)d;
-		}
-		out[i] = sqrt(s / (double)d);
-	}
-}
+/* the robust scale and the scores are shared: lib/forecast.c */
 
 /* ---- parameters ---------------------------------------------------------- */
 
@@ -436,7 +247,7 @@ ridge_fit(struct aiops_model *m, const double *x, size_t n, size_t D, struct aio
 				ymax = fabs(x[t * D + j]);
 		for (size_t t = 0; t < N; t++)
 			res[t] = x[(t + rp.p) * D + j] - pred[t * D + j];
-		scale[j] = robust_scale(res, N, RIDGE_SCALE_FLOOR * ymax);
+		scale[j] = aiops_fc_robust_scale(res, N, RIDGE_SCALE_FLOOR * ymax);
 	}
 	if (aiops_model_put(m, "coef", K, D, H) != AIOPS_OK ||
 	    aiops_model_put(m, "intercept", 1, D, icpt) != AIOPS_OK ||
@@ -506,10 +317,13 @@ ridge_score(const struct aiops_model *m, const double *x, size_t n, size_t D, do
 	if (sc == NULL || sc->rows != 1 || sc->cols != D)
 		return aiops_error_set(e, AIOPS_ERR_FORMAT,
 		    "ridge model lacks its scale array for %zu columns", D);
-	if (n != 0 && D > SIZE_MAX / sizeof(double) / n)
+	if (D > SIZE_MAX / sizeof(double) / (n + 1))
 		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
-	if ((pred = aiops_malloc(n * D * sizeof(double))) == NULL)
+	/* the forecasts, then 1 / scale */
+	if ((pred = aiops_malloc((n + 1) * D * sizeof(double))) == NULL)
 		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	for (size_t j = 0; j < D; j++)
+		pred[n * D + j] = 1 / sc->v[j];
 	r = aiops_forecast_ridge(m, x, n, D, pred);
 	if (r == AIOPS_ERR_FORMAT)
 		aiops_error_set(e, r, "ridge model lacks its coef/intercept/tail arrays for p "
@@ -517,7 +331,7 @@ ridge_score(const struct aiops_model *m, const double *x, size_t n, size_t D, do
 	else if (r != AIOPS_OK)
 		aiops_error_set(e, r, "out of memory");
 	else
-		score_rows(x, pred, sc->v, n, D, out, contrib);
+		aiops_fc_score_rows(x, pred, pred + n * D, n, D, out, contrib);
 	aiops_free(pred);
 	return r;
 }

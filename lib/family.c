@@ -3,10 +3,13 @@
 
 #include "model.h"
 
+extern const struct aiops_family aiops_fam_arima;
+extern const struct aiops_family aiops_fam_holtwinters;
 extern const struct aiops_family aiops_fam_iforest;
 extern const struct aiops_family aiops_fam_kmeans;
 extern const struct aiops_family aiops_fam_mahal;
 extern const struct aiops_family aiops_fam_pca;
+extern const struct aiops_family aiops_fam_ridge;
 extern const struct aiops_family aiops_fam_zscore;
 
 static const struct aiops_family *const table[] = {
@@ -15,6 +18,9 @@ static const struct aiops_family *const table[] = {
 	&aiops_fam_mahal,
 	&aiops_fam_iforest,
 	&aiops_fam_kmeans,
+	&aiops_fam_arima,
+	&aiops_fam_holtwinters,
+	&aiops_fam_ridge,
 	NULL
 };
 

@@ -30,4 +30,15 @@ int aiops_forecast_holtwinters(const struct aiops_model *m, const double *x, siz
 int aiops_forecast_ridge(const struct aiops_model *m, const double *x, size_t n, size_t d,
     double *pred);
 
+/*
+ * Shared by the forecaster families. The residual scale of r[0..n) (NaN
+ * ignored; r is reordered): 1.4826 MAD about the median; when that is not
+ * above floor, 1.2533 times the mean absolute deviation; when that is not
+ * either, max(floor, 1).
+ */
+double aiops_fc_robust_scale(double *r, size_t n, double floor);
+/* Scores: the root mean square of (x - pred) * inv[j]; contrib (may be NULL) z^2 / d. */
+void aiops_fc_score_rows(const double *x, const double *pred, const double *inv, size_t n,
+    size_t d, double *out, double *contrib);
+
 #endif

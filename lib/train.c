@@ -142,7 +142,7 @@ int
 aiops_train_final(struct aiops_model *m, const struct aiops_final *f, struct aiops_error *e)
 {
 	const struct aiops_tensor *t = f->train;
-	size_t n = t->nrows, d = t->info.ncols;
+	size_t n = t->nrows, d = t->info.ncols, n0, ns;
 	double *s = NULL, *vs = NULL, thr;
 	char hex[65], tm[40];
 	json_t *prov, *train, *th;
@@ -157,16 +157,37 @@ aiops_train_final(struct aiops_model *m, const struct aiops_final *f, struct aio
 		r = nomem(e);
 		goto fail;
 	}
-	/* training scores for the threshold; a forecaster re-scores from its own start */
-	if ((r = aiops_model_score(m, f->x, n, s, NULL, e)) != AIOPS_OK)
+	ns = n;
+	if (strcmp(f->family->kind, "forecaster") == 0 &&
+	    (n0 = n - n / 5) >= f->family->min_rows(&f->params, d) && n0 < n) {
+		/*
+		 * A forecaster's state continues from the end of its training rows,
+		 * so it cannot re-score them from their start: its threshold comes
+		 * from out-of-sample scores of the last fifth, forecast by a model
+		 * fitted on the first four fifths.
+		 */
+		struct aiops_model m0;
+		if (aiops_model_init(&m0, f->family, &f->params, t->info.names, d) != AIOPS_OK) {
+			r = nomem(e);
+			goto fail;
+		}
+		r = aiops_model_fit(&m0, f->x, n0, e);
+		if (r == AIOPS_OK)
+			r = aiops_model_score(&m0, f->x + n0 * d, n - n0, s, NULL, e);
+		aiops_model_release(&m0);
+		if (r != AIOPS_OK)
+			goto fail;
+		ns = n - n0;
+	} else if ((r = aiops_model_score(m, f->x, n, s, NULL, e)) != AIOPS_OK) {
 		goto fail;
+	}
 	if (f->vx && (vs = aiops_calloc(f->vn ? f->vn : 1, sizeof(double))) != NULL)
 		r = aiops_model_score(m, f->vx, f->vn, vs, NULL, e);
 	else if (f->vx)
 		r = nomem(e);
 	if (r != AIOPS_OK)
 		goto fail;
-	if ((r = aiops_thr_compute(&f->thr, s, n, vs, f->vy, f->vn, &thr, e)) != AIOPS_OK)
+	if ((r = aiops_thr_compute(&f->thr, s, ns, vs, f->vy, f->vn, &thr, e)) != AIOPS_OK)
 		goto fail;
 	m->threshold = thr;
 	if (put_reference(m, f->x, n, d) != AIOPS_OK ||
