@@ -213,7 +213,7 @@ main(int argc, char *argv[])
 	double *x = NULL, *vx = NULL;
 	long trials = 0, seed = 0;
 	int c, quiet = 0, jobs = 1, impute = 0, select = 0, want_info = 0, as_json = 0, r;
-	int have_prev = 0, space_given = 0;
+	int have_prev = 0, space_given = 0, x_owned = 0, vx_owned = 0;
 	json_t *sum = NULL, *lineage = NULL;
 
 	aiops_cmd_init(argv[0]);
@@ -311,7 +311,8 @@ main(int argc, char *argv[])
 
 	if ((r = aiops_tensor_load(&train, argc ? argv[0] : "-", &e)) != AIOPS_OK)
 		goto done;
-	if ((r = aiops_train_matrix(&train, argc ? argv[0] : "<stdin>", impute, NULL, &x, &e)) != AIOPS_OK)
+	if ((r = aiops_train_matrix(&train, argc ? argv[0] : "<stdin>", impute, NULL, &x, &x_owned,
+	    &e)) != AIOPS_OK)
 		goto done;
 	if (validp) {
 		if ((r = aiops_tensor_load(&valid, validp, &e)) != AIOPS_OK)
@@ -328,7 +329,7 @@ main(int argc, char *argv[])
 				    valid.info.names[j], train.info.names[j]);
 				goto done;
 			}
-		if ((r = aiops_train_matrix(&valid, validp, impute, &train, &vx, &e)) != AIOPS_OK)
+		if ((r = aiops_train_matrix(&valid, validp, impute, &train, &vx, &vx_owned, &e)) != AIOPS_OK)
 			goto done;
 	}
 
@@ -381,8 +382,8 @@ main(int argc, char *argv[])
 				aiops_space_sample(&sp, trials ? (size_t)trials : 20, (uint64_t)seed);
 			else if (trials)
 				die_usage("%s", "--trials goes with --strategy random");
-			r = aiops_search_run(&sp, x, train.y, train.nrows, train.info.ncols, train.info.names,
-			    vx, validp ? valid.y : NULL, valid.nrows, &so, &e);
+			r = aiops_search_run(&sp, x, train.y, train.nrows, train.info.ncols,
+			    train.info.names, vx, validp ? valid.y : NULL, valid.nrows, &so, &e);
 			if (r != AIOPS_OK)
 				goto done;
 		}
@@ -443,8 +444,10 @@ done:
 		aiops_model_release(&prev);
 	json_decref(sum);
 	json_decref(lineage);
-	aiops_free(x);
-	aiops_free(vx);
+	if (x_owned)
+		aiops_free(x);
+	if (vx_owned)
+		aiops_free(vx);
 	aiops_space_release(&sp);
 	aiops_buf_release(&spec);
 	if (train.info.meta)

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,7 +31,8 @@ struct aiops_src {
 	int fd, own_fd;
 	/* SRC_MEM */
 	const unsigned char *mem;
-	size_t mem_len, mem_pos;
+	size_t mem_len, mem_pos, mem_dropped;
+	int mem_drop;         /* a private file mapping: drop pages once read */
 	/* SRC_ARCHIVE */
 	struct archive *ar;
 	char *arpath, *pattern;
@@ -197,6 +200,13 @@ raw_read(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e)
 		r = (ssize_t)(s->mem_len - s->mem_pos < n ? s->mem_len - s->mem_pos : n);
 		memcpy(buf, s->mem + s->mem_pos, (size_t)r);
 		s->mem_pos += (size_t)r;
+		if (s->mem_drop && s->mem_pos - s->mem_dropped >= (8u << 20)) {
+			/* pages behind the reader are not needed again: memory stays flat */
+			size_t upto = s->mem_pos & ~(size_t)((1u << 20) - 1);
+			madvise((void *)(uintptr_t)(s->mem + s->mem_dropped), upto - s->mem_dropped,
+			    MADV_DONTNEED);
+			s->mem_dropped = upto;
+		}
 		break;
 	case SRC_ARCHIVE:
 		r = archive_read_data(s->ar, buf, n);
@@ -555,6 +565,13 @@ aiops_src_open_mem(struct aiops_src **sp, const void *p, size_t n, const char *n
 	}
 	*sp = s;
 	return AIOPS_OK;
+}
+
+void
+aiops_src_mem_drop_behind(struct aiops_src *s)
+{
+	if (s->kind == SRC_MEM && ((uintptr_t)s->mem & 4095) == 0)
+		s->mem_drop = 1;
 }
 
 int

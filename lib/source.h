@@ -31,6 +31,10 @@ int aiops_src_open(struct aiops_src **sp, const char *spec, struct aiops_error *
 int aiops_src_open_mem(struct aiops_src **sp, const void *p, size_t n,
     const char *name, struct aiops_error *e);
 
+/* For a source over a private read-only file mapping (page-aligned): release
+ * the pages already read, so reading a large mapped file keeps memory flat. */
+void aiops_src_mem_drop_behind(struct aiops_src *s);
+
 /* Name of the current part for messages ("data.zip:m/cpu.csv", "<stdin>"). */
 const char *aiops_src_name(const struct aiops_src *s);
 

@@ -585,8 +585,36 @@ aiops_tensor_push(struct aiops_tensor *t, int64_t ts, const double *vals, int la
 	return AIOPS_OK;
 }
 
+/* Make room for n rows at once (a hint: pushing more still works). */
 static int
-load_from(struct aiops_tensor *t, struct aiops_src *src, struct aiops_error *e)
+tensor_reserve(struct aiops_tensor *t, size_t n)
+{
+	size_t nc = t->info.ncols;
+	double *x;
+
+	if (n <= t->cap || n > SIZE_MAX / sizeof(double) / (nc ? nc : 1))
+		return AIOPS_OK;
+	if ((x = aiops_reallocarray(t->x, n, nc * sizeof(double))) == NULL)
+		return AIOPS_ERR_NOMEM;
+	t->x = x;
+	if (t->info.has_ts) {
+		int64_t *p = aiops_reallocarray(t->ts, n, sizeof(int64_t));
+		if (p == NULL)
+			return AIOPS_ERR_NOMEM;
+		t->ts = p;
+	}
+	if (t->info.has_labels) {
+		unsigned char *p = aiops_realloc(t->y, n);
+		if (p == NULL)
+			return AIOPS_ERR_NOMEM;
+		t->y = p;
+	}
+	t->cap = n;
+	return AIOPS_OK;
+}
+
+static int
+load_from(struct aiops_tensor *t, struct aiops_src *src, size_t hint, struct aiops_error *e)
 {
 	struct aiops_treader r;
 	double *row = NULL;
@@ -599,7 +627,8 @@ load_from(struct aiops_tensor *t, struct aiops_src *src, struct aiops_error *e)
 		k = nomem(e);
 		goto out;
 	}
-	if ((row = aiops_calloc(r.info.ncols, sizeof(double))) == NULL) {
+	if ((row = aiops_calloc(r.info.ncols, sizeof(double))) == NULL ||
+	    tensor_reserve(t, hint) != AIOPS_OK) {
 		k = nomem(e);
 		goto out;
 	}
@@ -622,6 +651,7 @@ aiops_tensor_load(struct aiops_tensor *t, const char *path, struct aiops_error *
 	struct aiops_src *src;
 	struct stat st;
 	void *map = MAP_FAILED;
+	size_t hint = 0;
 	int fd = -1, k;
 
 	memset(t, 0, sizeof(*t));
@@ -629,15 +659,22 @@ aiops_tensor_load(struct aiops_tensor *t, const char *path, struct aiops_error *
 	    fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
 		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map != MAP_FAILED) {
-		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
-		k = aiops_src_open_mem(&src, map, (size_t)st.st_size, path, e);
+		const unsigned char *p = map;
+		size_t sz = (size_t)st.st_size;
+		madvise(map, sz, MADV_SEQUENTIAL);
+		/* the trailer tells the row count up front; the reader still checks it */
+		if (sz >= 16 && memcmp(p + sz - 16, "END\0", 4) == 0 &&
+		    aiops_get_u64(p + sz - 12) < ((uint64_t)sz))
+			hint = (size_t)aiops_get_u64(p + sz - 12);
+		if ((k = aiops_src_open_mem(&src, map, sz, path, e)) == AIOPS_OK)
+			aiops_src_mem_drop_behind(src);
 	} else {
 		k = aiops_src_open(&src, path, e);
 	}
 	if (fd >= 0)
 		close(fd);
 	if (k == AIOPS_OK) {
-		k = load_from(t, src, e);
+		k = load_from(t, src, hint, e);
 		aiops_src_close(src);
 	}
 	if (map != MAP_FAILED)

@@ -15,14 +15,23 @@ nomem(struct aiops_error *e)
 
 int
 aiops_train_matrix(const struct aiops_tensor *t, const char *name, int impute,
-    const struct aiops_tensor *fill, double **xp, struct aiops_error *e)
+    const struct aiops_tensor *fill, double **xp, int *owned, struct aiops_error *e)
 {
-	size_t n = t->nrows, d = t->info.ncols;
+	size_t n = t->nrows, d = t->info.ncols, k;
 	double *x, *med = NULL;
 
 	*xp = NULL;
+	*owned = 0;
 	if (n == 0)
 		return aiops_error_set(e, AIOPS_ERR_DATA, "%s: the tensor has no rows", name);
+	/* finite data is used in place: no second copy of a large tensor */
+	for (k = 0; k < n * d && isfinite(t->x[k]); k++)
+		;
+	if (k == n * d) {
+		*xp = t->x;
+		return AIOPS_OK;
+	}
+	*owned = 1;
 	if ((x = aiops_malloc(n * d * sizeof(double))) == NULL)
 		return nomem(e);
 	memcpy(x, t->x, n * d * sizeof(double));
@@ -100,9 +109,14 @@ cmp_dbl(const void *a, const void *b)
 }
 
 /* Per-column mean, std and 101 quantiles: the reference for drift checks. */
+/* Quantiles for drift checks need not sort millions of rows: a fixed stride
+ * keeps at most REF_SAMPLE of them (the mean and std use every row). */
+#define REF_SAMPLE 200000
+
 static int
 put_reference(struct aiops_model *m, const double *x, size_t n, size_t d)
 {
+	size_t stride = n > REF_SAMPLE ? (n + REF_SAMPLE - 1) / REF_SAMPLE : 1, ns = (n + stride - 1) / stride;
 	double *col = aiops_calloc(n, sizeof(double)), *q = aiops_calloc(101 * d, sizeof(double));
 	double *ms = aiops_calloc(2 * d, sizeof(double));
 	int r = AIOPS_ERR_NOMEM;
@@ -119,12 +133,14 @@ put_reference(struct aiops_model *m, const double *x, size_t n, size_t d)
 				ss += (col[i] - s) * (col[i] - s);
 			ms[j] = s;
 			ms[d + j] = sqrt(ss / (double)n);
-			qsort(col, n, sizeof(double), cmp_dbl);
+			for (size_t i = 0; i < ns; i++)
+				col[i] = x[i * stride * d + j];
+			qsort(col, ns, sizeof(double), cmp_dbl);
 			for (int k = 0; k <= 100; k++) {
 				/* numpy's linear interpolation on the sorted column */
-				double h = (double)(n - 1) * k / 100.0, fl = floor(h);
+				double h = (double)(ns - 1) * k / 100.0, fl = floor(h);
 				size_t i = (size_t)fl;
-				q[(size_t)k * d + j] = i + 1 < n ? col[i] + (h - fl) * (col[i + 1] - col[i]) : col[n - 1];
+				q[(size_t)k * d + j] = i + 1 < ns ? col[i] + (h - fl) * (col[i + 1] - col[i]) : col[ns - 1];
 			}
 		}
 		if (aiops_model_put(m, "ref_mean", 1, d, ms) == AIOPS_OK &&

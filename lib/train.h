@@ -15,10 +15,11 @@
  * AIOPS_ERR_DATA error naming the row and column, unless impute: then
  * missing cells take the column's median over the finite values of fill
  * (fill = t itself for training data; the training tensor for validation).
- * *xp is the caller's (aiops_free).
+ * When every value is finite *xp is t->x itself and *owned is 0; otherwise
+ * *xp is a new matrix the caller frees (aiops_free) and *owned is 1.
  */
 int aiops_train_matrix(const struct aiops_tensor *t, const char *name, int impute,
-    const struct aiops_tensor *fill, double **xp, struct aiops_error *e);
+    const struct aiops_tensor *fill, double **xp, int *owned, struct aiops_error *e);
 
 /* SHA-256 over column names, values, timestamps and labels, as lowercase hex. */
 int aiops_tensor_fingerprint(const struct aiops_tensor *t, char hex[65], struct aiops_error *e);
