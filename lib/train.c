@@ -74,26 +74,40 @@ int
 aiops_tensor_fingerprint(const struct aiops_tensor *t, char hex[65], struct aiops_error *e)
 {
 	struct aiops_sha256 h;
-	unsigned char out[32], b8[8];
+	unsigned char out[32], *buf;
+	size_t d = t->info.ncols, rowb = 8 * d + (t->ts ? 8 : 0) + (t->y ? 1 : 0), len = 0;
+	size_t cap = rowb > (1u << 20) ? rowb : (1u << 20);
 
-	if (aiops_sha256_init(&h) != AIOPS_OK)
+	/* rows as aiops-model(5) defines them, hashed a megabyte at a time */
+	if ((buf = aiops_malloc(cap)) == NULL || aiops_sha256_init(&h) != AIOPS_OK) {
+		aiops_free(buf);
 		return nomem(e);
-	for (size_t j = 0; j < t->info.ncols; j++)
+	}
+	for (size_t j = 0; j < d; j++)
 		aiops_sha256_update(&h, t->info.names[j], strlen(t->info.names[j]) + 1);
 	for (size_t i = 0; i < t->nrows; i++) {
-		for (size_t j = 0; j < t->info.ncols; j++) {
-			uint64_t u;
-			memcpy(&u, &t->x[i * t->info.ncols + j], 8);
-			aiops_put_u64(b8, u);
-			aiops_sha256_update(&h, b8, 8);
+		unsigned char *p;
+		if (len + rowb > cap) {
+			aiops_sha256_update(&h, buf, len);
+			len = 0;
 		}
+		p = buf + len;
+		for (size_t j = 0; j < d; j++) {
+			uint64_t u;
+			memcpy(&u, &t->x[i * d + j], 8);
+			aiops_put_u64(p + 8 * j, u);
+		}
+		p += 8 * d;
 		if (t->ts) {
-			aiops_put_u64(b8, (uint64_t)t->ts[i]);
-			aiops_sha256_update(&h, b8, 8);
+			aiops_put_u64(p, (uint64_t)t->ts[i]);
+			p += 8;
 		}
 		if (t->y)
-			aiops_sha256_update(&h, &t->y[i], 1);
+			*p++ = t->y[i] ? 1 : 0;
+		len += rowb;
 	}
+	aiops_sha256_update(&h, buf, len);
+	aiops_free(buf);
 	if (aiops_sha256_final(&h, out) != AIOPS_OK)
 		return nomem(e);
 	aiops_hex(out, 32, hex);
@@ -108,36 +122,41 @@ cmp_dbl(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Per-column mean, std and 101 quantiles: the reference for drift checks. */
-/* Quantiles for drift checks need not sort millions of rows: a fixed stride
- * keeps at most REF_SAMPLE of them (the mean and std use every row). */
-#define REF_SAMPLE 200000
+/*
+ * Quantiles for drift checks need not sort millions of rows: a fixed stride
+ * keeps at most REF_SAMPLE of them, enough for percentiles good to about a
+ * percent. The mean and standard deviation use every row, in two row-major
+ * passes (the matrix is row-major; a pass per column would stride through it).
+ */
+#define REF_SAMPLE 20000
 
 static int
 put_reference(struct aiops_model *m, const double *x, size_t n, size_t d)
 {
-	size_t stride = n > REF_SAMPLE ? (n + REF_SAMPLE - 1) / REF_SAMPLE : 1, ns = (n + stride - 1) / stride;
-	double *col = aiops_calloc(n, sizeof(double)), *q = aiops_calloc(101 * d, sizeof(double));
+	size_t stride = n > REF_SAMPLE ? (n + REF_SAMPLE - 1) / REF_SAMPLE : 1;
+	size_t ns = (n + stride - 1) / stride;
+	double *col = aiops_calloc(ns, sizeof(double)), *q = aiops_calloc(101 * d, sizeof(double));
 	double *ms = aiops_calloc(2 * d, sizeof(double));
 	int r = AIOPS_ERR_NOMEM;
 
 	if (col && q && ms) {
-		for (size_t j = 0; j < d; j++) {
-			double s = 0, ss = 0;
-			for (size_t i = 0; i < n; i++) {
-				col[i] = x[i * d + j];
-				s += col[i];
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < d; j++)
+				ms[j] += x[i * d + j];
+		for (size_t j = 0; j < d; j++)
+			ms[j] /= (double)n;
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < d; j++) {
+				double v = x[i * d + j] - ms[j];
+				ms[d + j] += v * v;
 			}
-			s /= (double)n;
-			for (size_t i = 0; i < n; i++)
-				ss += (col[i] - s) * (col[i] - s);
-			ms[j] = s;
-			ms[d + j] = sqrt(ss / (double)n);
+		for (size_t j = 0; j < d; j++) {
+			ms[d + j] = sqrt(ms[d + j] / (double)n);
 			for (size_t i = 0; i < ns; i++)
 				col[i] = x[i * stride * d + j];
 			qsort(col, ns, sizeof(double), cmp_dbl);
 			for (int k = 0; k <= 100; k++) {
-				/* numpy's linear interpolation on the sorted column */
+				/* numpy's linear interpolation on the sorted sample */
 				double h = (double)(ns - 1) * k / 100.0, fl = floor(h);
 				size_t i = (size_t)fl;
 				q[(size_t)k * d + j] = i + 1 < ns ? col[i] + (h - fl) * (col[i + 1] - col[i]) : col[ns - 1];
