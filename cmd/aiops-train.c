@@ -20,7 +20,7 @@ static const char usage_text[] =
 
 /* What a search tries when no --space is given: one default for every data set. */
 static const char default_space[] = "pca:k=2..12/2 zscore mahalanobis:reg=0.001,0.01,0.1 "
-    "iforest kmeans:k=4,8,16";
+    "mahalanobis:reg=0.3;smooth=10 mahalanobis:reg=0.5;smooth=15 iforest kmeans:k=4,8,16";
 
 enum {
 	O_FOLDS = 256, O_FROM, O_IMPUTE, O_JOURNAL, O_METRIC, O_SEED, O_SHARD, O_SPACE,

@@ -142,6 +142,11 @@ aiops_model_fit(struct aiops_model *m, const double *x, size_t n, struct aiops_e
 {
 	const struct aiops_family *f = m->family;
 	size_t need = f->min_rows(&m->params, m->ncols);
+	double w = aiops_param(&m->params, "smooth", 1);
+
+	if (!(w >= 1 && w <= 1000000 && w == floor(w)))
+		return aiops_error_set(e, AIOPS_ERR_USAGE,
+		    "smooth=%g: expected a whole number of rows from 1 to 1000000", w);
 
 	if (n < need)
 		return aiops_error_set(e, AIOPS_ERR_DATA, "%s needs at least %zu rows, got %zu",
@@ -153,7 +158,37 @@ int
 aiops_model_score(const struct aiops_model *m, const double *x, size_t n, double *out,
     double *contrib, struct aiops_error *e)
 {
-	return m->family->score(m, x, n, m->ncols, out, contrib, e);
+	double w = aiops_param(&m->params, "smooth", 1), sum = 0;
+	size_t k, cnt = 0;
+	int r = m->family->score(m, x, n, m->ncols, out, contrib, e);
+
+	if (r != AIOPS_OK || w <= 1)
+		return r;
+	/*
+	 * smooth=w: each score becomes the mean of the last w raw scores (fewer
+	 * at the start; NaN ones left out). Anomalies are segments, and a
+	 * short trailing mean steadies a score without looking ahead.
+	 */
+	k = (size_t)w;
+	{
+		double *raw = aiops_malloc((n ? n : 1) * sizeof(double));
+		if (raw == NULL)
+			return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+		memcpy(raw, out, n * sizeof(double));
+		for (size_t i = 0; i < n; i++) {
+			if (!isnan(raw[i])) {
+				sum += raw[i];
+				cnt++;
+			}
+			if (i >= k && !isnan(raw[i - k])) {
+				sum -= raw[i - k];
+				cnt--;
+			}
+			out[i] = cnt ? sum / (double)cnt : NAN;
+		}
+		aiops_free(raw);
+	}
+	return AIOPS_OK;
 }
 
 /* ---- the file ------------------------------------------------------------

@@ -101,7 +101,11 @@ int aiops_model_write(const struct aiops_model *m, struct aiops_out *out,
     struct aiops_error *e);
 int aiops_model_load(struct aiops_model *m, const char *path, struct aiops_error *e);
 
-/* Fit m on x; then score x into out (n values). Convenience over the family. */
+/*
+ * Fit m on x; score x into out (n values) through the family. Every family
+ * also takes the parameter "smooth" (default 1): scores become the trailing
+ * mean of the last smooth raw scores.
+ */
 int aiops_model_fit(struct aiops_model *m, const double *x, size_t n, struct aiops_error *e);
 int aiops_model_score(const struct aiops_model *m, const double *x, size_t n, double *out,
     double *contrib, struct aiops_error *e);

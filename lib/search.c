@@ -129,6 +129,7 @@ aiops_space_parse(struct aiops_space *sp, const char *spec, struct aiops_error *
 				    fam, (int)ilen, q);
 			memcpy(pname[np], q, (size_t)(eq - q));
 			pname[np][eq - q] = '\0';
+			ok = strcmp(pname[np], "smooth") == 0;   /* every family's */
 			for (const char *const *pn = f->param_names; *pn; pn++)
 				ok |= strcmp(*pn, pname[np]) == 0;
 			if (!ok)
