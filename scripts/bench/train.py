@@ -51,12 +51,14 @@ DEFAULTS = [
     ("pca", "pca:k=10"),
     ("zscore", "zscore"),
     ("mahalanobis", "mahalanobis:reg=0.01"),
+    ("mahalanobis", "mahalanobis:reg=0.5;smooth=15"),
     ("iforest", "iforest:trees=100"),
     ("kmeans", "kmeans:k=8"),
 ]
 # aiops-train's default space, as cmd/aiops-train.c had it when this was written; the
 # current one is read from the source when it is there.
 DEFAULT_SPACE = ("pca:k=2..12/2 zscore mahalanobis:reg=0.001,0.01,0.1 "
+                 "mahalanobis:reg=0.3;smooth=10 mahalanobis:reg=0.5;smooth=15 "
                  "iforest kmeans:k=4,8,16")
 HOLDOUT = 0.3                   # the honest search validates on the last 30% of train
 SEARCH_JOBS = 2
@@ -345,7 +347,14 @@ def evaluate(spec, tr, te, xte, y, check=True):
     if fam in SCORERS:
         train(spec, tr, model)
         meta, arr = read_model(model)
-        s = SCORERS[fam](arr, xte, meta.get("params") or {})
+        params = meta.get("params") or {}
+        s = SCORERS[fam](arr, xte, params)
+        w = int(params.get("smooth", 1))
+        if s is not None and w > 1:
+            # the trailing mean of the last w scores (fewer at the start), reproduced here
+            c = np.cumsum(np.r_[0.0, s])
+            i = np.arange(1, len(s) + 1)
+            s = (c[i] - c[np.maximum(i - w, 0)]) / np.minimum(i, w)
         if s is not None:
             m = metrics(s, y, meta.get("threshold_value"))
             m["source"] = "numpy"
