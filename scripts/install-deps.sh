@@ -5,9 +5,10 @@ set -eu
 
 BUILD_DEPS='build-essential pkg-config libopenblas-dev liblapacke-dev zlib1g-dev
 libarchive-dev libcurl4-openssl-dev libssl-dev libjansson-dev'
-# prove comes with perl; python3-* are the reference implementations some tests compare with.
+# prove comes with perl; python3-* are the reference implementations some tests compare with;
+# GNU time measures the benchmarks' peak memory.
 TEST_DEPS='mandoc prometheus python3-numpy python3-pandas python3-sklearn python3-statsmodels
-curl ca-certificates perl'
+curl ca-certificates perl time'
 
 usage() {
 	echo "usage: install-deps.sh [-n] [--no-update]"

@@ -15,6 +15,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -67,16 +68,20 @@ def best(fn, n=REPEAT):
 
 
 def peak_rss_kb(argv, stdin_path):
-    """Peak RSS (KiB) of argv alone, from wait4's rusage of that one child."""
+    """Peak RSS (KiB) of argv alone, from GNU time, which execs it from its own small
+    process (a child forked from this Python process would count inherited pages)."""
+    fd, out = tempfile.mkstemp(prefix="rss.")
+    os.close(fd)
     with open(stdin_path, "rb") as fin, open(os.devnull, "wb") as fout:
-        p = subprocess.Popen(argv, stdin=fin, stdout=fout, stderr=subprocess.PIPE)
-        err = p.stderr.read()
-        _, status, ru = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
+        p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out] + list(argv),
+                           stdin=fin, stdout=fout, stderr=subprocess.PIPE)
+    with open(out) as f:
+        lines = f.read().split()
+    os.unlink(out)
     if p.returncode != 0:
         raise RuntimeError("%s: status %d: %s" % (" ".join(argv), p.returncode,
-                                                   err.decode(errors="replace").strip()))
-    return ru.ru_maxrss     # Linux: kilobytes
+                                                   p.stderr.decode(errors="replace").strip()))
+    return int(lines[-1])
 
 
 def mb(nbytes):

@@ -28,6 +28,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
 
@@ -108,17 +109,22 @@ def run(argv, stdout=subprocess.DEVNULL):
 
 
 def run_rss(argv):
-    """Runs argv; returns (wall seconds, peak RSS in KiB of that one child, from wait4)."""
+    """Runs argv; returns (wall seconds, peak RSS in KiB of that command). The peak comes
+    from GNU time, which execs the command from its own small process: a child forked
+    straight from this Python process would count the pages it inherits before exec."""
+    fd, out = tempfile.mkstemp(prefix="rss.")
+    os.close(fd)
     t = time.perf_counter()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    err = p.stderr.read()
-    _, status, ru = os.wait4(p.pid, 0)
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out] + list(argv),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     dt = time.perf_counter() - t
-    p.returncode = os.waitstatus_to_exitcode(status)
+    with open(out) as f:
+        lines = f.read().split()
+    os.unlink(out)
     if p.returncode != 0:
         raise RuntimeError("%s: status %d: %s" % (" ".join(argv), p.returncode,
-                                                   err.decode(errors="replace").strip()))
-    return dt, ru.ru_maxrss
+                                                   p.stderr.decode(errors="replace").strip()))
+    return dt, int(lines[-1])
 
 
 # ---- the model file (lib/model.c: aiops_model_write) ----------------------------------
