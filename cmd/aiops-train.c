@@ -1,9 +1,11 @@
 /* aiops-train - tensors to models, with a parallel, shardable search (see aiops-train(1)). */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cblas.h>
@@ -12,9 +14,10 @@
 
 static const char usage_text[] =
 "usage: aiops-train [-hq] [-j jobs] [-o output] [--folds n] [--from model]\n"
-"                   [--impute] [--journal file] [--metric name] [--seed n]\n"
-"                   [--shard i/n] [--space spec] [--strategy name]\n"
-"                   [--threshold method] [--trials n] [--valid tensor] [tensor]\n"
+"                   [--group name=cols] [--impute] [--journal file]\n"
+"                   [--metric name] [--seed n] [--shard i/n] [--space spec]\n"
+"                   [--strategy name] [--threshold method] [--trials n]\n"
+"                   [--valid tensor] [tensor ...]\n"
 "       aiops-train --select [-q] [-o output] [options] tensor results ...\n"
 "       aiops-train --info [--json] model\n";
 
@@ -24,12 +27,13 @@ static const char default_space[] = "pca:k=2..12/2 zscore mahalanobis:reg=0.001,
 
 enum {
 	O_FOLDS = 256, O_FROM, O_IMPUTE, O_JOURNAL, O_METRIC, O_SEED, O_SHARD, O_SPACE,
-	O_STRATEGY, O_THRESHOLD, O_TRIALS, O_VALID, O_SELECT, O_INFO, O_JSON, O_HELP
+	O_STRATEGY, O_THRESHOLD, O_TRIALS, O_VALID, O_SELECT, O_INFO, O_JSON, O_HELP, O_GROUP
 };
 
 static const struct option longopts[] = {
 	{ "folds", required_argument, NULL, O_FOLDS },
 	{ "from", required_argument, NULL, O_FROM },
+	{ "group", required_argument, NULL, O_GROUP },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "impute", no_argument, NULL, O_IMPUTE },
 	{ "info", no_argument, NULL, O_INFO },
@@ -197,63 +201,296 @@ summary(const struct aiops_space *sp, const char *strategy, const char *objectiv
 	return o;
 }
 
+/* Everything one model needs from the command line. */
+struct ctx {
+	struct aiops_search_opts so;
+	struct aiops_thr_spec thr;
+	const char *from, *validp, *strategy, *metric, *spec;
+	char **results;             /* --select: the results files */
+	int nresults, select, impute, quiet, multi;
+	long trials, seed;
+	const char *shard_out;
+};
+
+/* The columns of t named in cols ("a,b,c") as a new tensor. */
+static int
+subset(const struct aiops_tensor *t, const char *cols, const char *what, struct aiops_tensor *dst,
+    struct aiops_error *e)
+{
+	struct aiops_tensor_info ti;
+	size_t idx[4096], k = 0, d = t->info.ncols;
+	char *names[4096];
+	double *row;
+	int r;
+
+	for (const char *p = cols; *p; ) {
+		size_t len = strcspn(p, ",");
+		long c = -1;
+		for (size_t j = 0; j < d; j++)
+			if (strlen(t->info.names[j]) == len && strncmp(t->info.names[j], p, len) == 0)
+				c = (long)j;
+		if (c < 0)
+			return aiops_error_set(e, AIOPS_ERR_NOTFOUND, "%s: no column \"%.*s\"", what, (int)len, p);
+		if (k == 4096)
+			return aiops_error_set(e, AIOPS_ERR_LIMIT, "%s: more than 4096 columns in a group", what);
+		idx[k] = (size_t)c;
+		names[k++] = t->info.names[c];
+		p += len + (p[len] == ',');
+	}
+	if (k == 0)
+		return aiops_error_set(e, AIOPS_ERR_USAGE, "%s: an empty column group", what);
+	if (aiops_tinfo_copy(&ti, &t->info) != AIOPS_OK)
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	json_object_del(ti.meta, "scaler");   /* it names the whole tensor's columns */
+	r = aiops_tinfo_set_names(&ti, names, k);
+	if (r == AIOPS_OK)
+		r = aiops_tensor_init(dst, &ti);
+	aiops_tinfo_release(&ti);
+	if (r != AIOPS_OK || (row = aiops_calloc(k, sizeof(double))) == NULL) {
+		if (r == AIOPS_OK)
+			aiops_tensor_release(dst);
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < t->nrows && r == AIOPS_OK; i++) {
+		for (size_t j = 0; j < k; j++)
+			row[j] = t->x[i * d + idx[j]];
+		r = aiops_tensor_push(dst, t->ts ? t->ts[i] : 0, row, t->y ? t->y[i] : 0);
+	}
+	aiops_free(row);
+	if (r != AIOPS_OK) {
+		aiops_tensor_release(dst);
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	}
+	return AIOPS_OK;
+}
+
+/*
+ * Train one model on train (named name) — search, select or retrain — and
+ * write it to output (or, for a shard, its results). valid may be NULL.
+ */
+static int
+train_one(const struct ctx *c, struct aiops_tensor *train, const char *name,
+    struct aiops_tensor *valid, const char *output, struct aiops_error *e)
+{
+	struct aiops_space sp = { 0 };
+	struct aiops_final fin;
+	struct aiops_model m, prev;
+	struct aiops_out out;
+	double *x = NULL, *vx = NULL;
+	int r, x_owned = 0, vx_owned = 0, have_prev = 0;
+	json_t *sum = NULL, *lineage = NULL;
+
+	memset(&fin, 0, sizeof(fin));
+	fin.thr = c->thr;
+	if ((r = aiops_train_matrix(train, name, c->impute, NULL, &x, &x_owned, e)) != AIOPS_OK)
+		goto done;
+	if (valid) {
+		if (valid->info.ncols != train->info.ncols) {
+			r = aiops_error_set(e, AIOPS_ERR_DATA, "%s: has %zu columns, the training tensor %zu",
+			    c->validp, valid->info.ncols, train->info.ncols);
+			goto done;
+		}
+		for (size_t j = 0; j < train->info.ncols; j++)
+			if (strcmp(valid->info.names[j], train->info.names[j]) != 0) {
+				r = aiops_error_set(e, AIOPS_ERR_DATA,
+				    "%s: column %zu is \"%s\", the training tensor's is \"%s\"", c->validp, j + 1,
+				    valid->info.names[j], train->info.names[j]);
+				goto done;
+			}
+		if ((r = aiops_train_matrix(valid, c->validp, c->impute, train, &vx, &vx_owned, e)) != AIOPS_OK)
+			goto done;
+	}
+	if (fin.thr.method == AIOPS_THR_BESTF1 && (!valid || valid->y == NULL)) {
+		r = aiops_error_set(e, AIOPS_ERR_USAGE, "--threshold best-f1 needs a labelled --valid tensor");
+		goto done;
+	}
+	fin.train = train;
+	fin.train_name = name;
+	fin.x = x;
+	fin.vx = vx;
+	fin.vy = valid ? valid->y : NULL;
+	fin.vn = valid ? valid->nrows : 0;
+	if (c->from) {
+		/* warm start: the previous model's family and parameters on new data */
+		if ((r = aiops_model_load(&prev, c->from, e)) != AIOPS_OK)
+			goto done;
+		have_prev = 1;
+		if (prev.ncols != train->info.ncols) {
+			r = aiops_error_set(e, AIOPS_ERR_DATA, "%s: the model has %zu columns, %s has %zu",
+			    c->from, prev.ncols, name, train->info.ncols);
+			goto done;
+		}
+		for (size_t j = 0; j < prev.ncols; j++)
+			if (strcmp(prev.names[j], train->info.names[j]) != 0) {
+				r = aiops_error_set(e, AIOPS_ERR_DATA,
+				    "%s: column %zu is \"%s\" in the model, \"%s\" in %s", c->from, j + 1,
+				    prev.names[j], train->info.names[j], name);
+				goto done;
+			}
+		fin.family = prev.family;
+		fin.params = prev.params;
+		lineage = json_array();
+		if (json_is_array(json_object_get(prev.meta, "lineage")))
+			json_array_extend(lineage, json_object_get(prev.meta, "lineage"));
+		json_array_append_new(lineage, json_pack("{s:s,s:O?,s:O?}", "model", c->from,
+		    "train", json_object_get(prev.meta, "train"),
+		    "provenance", json_object_get(prev.meta, "provenance")));
+		fin.lineage = lineage;
+	} else {
+		if (c->select) {
+			for (int i = 0; i < c->nresults; i++)
+				if ((r = aiops_journal_read(&sp, c->results[i], 1, NULL, e)) != AIOPS_OK)
+					goto done;
+		} else {
+			if ((r = aiops_space_parse(&sp, c->spec, e)) != AIOPS_OK)
+				goto done;
+			if (c->so.strategy == AIOPS_STRAT_RANDOM)
+				aiops_space_sample(&sp, c->trials ? (size_t)c->trials : 20, (uint64_t)c->seed);
+			r = aiops_search_run(&sp, x, train->y, train->nrows, train->info.ncols,
+			    train->info.names, vx, valid ? valid->y : NULL, fin.vn, &c->so, e);
+			if (r != AIOPS_OK)
+				goto done;
+		}
+		if (c->so.shard_n) {
+			/* a shard's results: its trials as JSON lines, written atomically */
+			if ((r = aiops_out_open(&out, output, e)) != AIOPS_OK)
+				goto done;
+			for (size_t i = 0; i < sp.n && r == AIOPS_OK; i++)
+				if (sp.t[i].done && (int)(sp.t[i].index % (size_t)c->so.shard_n) == c->so.shard_i - 1) {
+					r = aiops_out_flush(&out, e);
+					if (r == AIOPS_OK)
+						r = aiops_journal_append(out.fd, &sp.t[i], "shard", e);
+				}
+			if (r == AIOPS_OK)
+				r = aiops_out_commit(&out, e);
+			else
+				aiops_out_abort(&out);
+			if (r == AIOPS_OK && !c->quiet)
+				fprintf(stderr, "%s: shard %d/%d: wrote the results of its trials to %s\n",
+				    aiops_progname(), c->so.shard_i, c->so.shard_n, output);
+			goto done;
+		}
+		{
+			const struct aiops_trial *best = aiops_search_best(&sp);
+			if (best == NULL) {
+				const char *why = sp.n && sp.t[0].failed ? sp.t[0].err : "no trial finished";
+				r = aiops_error_set(e, AIOPS_ERR_DATA, "%s: no trial succeeded (first: %s)", name, why);
+				goto done;
+			}
+			fin.family = best->family;
+			fin.params = best->params;
+			sum = summary(&sp, c->select ? "select" : c->strategy,
+			    c->so.objective == AIOPS_OBJ_AUTO ? (valid ? (valid->y ? "best_f1" : "error") :
+			    (train->y ? "best_f1" : "error")) : c->metric, best);
+			fin.search = sum;
+		}
+	}
+	if ((r = aiops_train_final(&m, &fin, e)) != AIOPS_OK)
+		goto done;
+	if ((r = aiops_out_open(&out, output, e)) == AIOPS_OK) {
+		if ((r = aiops_model_write(&m, &out, e)) == AIOPS_OK)
+			r = aiops_out_commit(&out, e);
+		else
+			aiops_out_abort(&out);
+	}
+	if (r == AIOPS_OK && !c->quiet) {
+		char p[512];
+		aiops_params_format(&m.params, p, sizeof(p));
+		fprintf(stderr, "%s: %s%s%s %s%s%s, threshold %.6g, %zu rows\n", aiops_progname(),
+		    c->multi ? output : "", c->multi ? ": " : "",
+		    c->from ? "retrained" : "winner", m.family->name, p[0] ? ":" : "", p, m.threshold,
+		    train->nrows);
+	}
+	aiops_model_release(&m);
+done:
+	if (have_prev)
+		aiops_model_release(&prev);
+	json_decref(sum);
+	json_decref(lineage);
+	if (x_owned)
+		aiops_free(x);
+	if (vx_owned)
+		aiops_free(vx);
+	aiops_space_release(&sp);
+	return r;
+}
+
+/* DIR/STEM[.GROUP].model, STEM being the tensor's file name less .tensor. */
+static char *
+model_path(const char *dir, const char *tensor, const char *group)
+{
+	struct aiops_buf b = AIOPS_BUF_INIT;
+	const char *base = strrchr(tensor, '/');
+	size_t n;
+
+	base = base ? base + 1 : tensor;
+	n = strlen(base);
+	if (n > 7 && strcmp(base + n - 7, ".tensor") == 0)
+		n -= 7;
+	if (aiops_buf_addf(&b, "%s/", dir) || (tensor[0] && aiops_buf_add(&b, base, n)) ||
+	    (group && aiops_buf_addf(&b, "%s%s", tensor[0] ? "." : "", group)) ||
+	    aiops_buf_addstr(&b, ".model")) {
+		aiops_buf_release(&b);
+		return NULL;
+	}
+	return aiops_buf_detach(&b, NULL);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct aiops_error e = { 0, "" };
-	struct aiops_space sp = { 0 };
-	struct aiops_search_opts so;
 	struct aiops_tensor train, valid;
-	struct aiops_final fin;
-	struct aiops_model m, prev;
-	struct aiops_out out;
 	struct aiops_buf spec = AIOPS_BUF_INIT;
-	const char *output = NULL, *from = NULL, *validp = NULL, *strategy = "grid";
-	const char *metric = "auto", *thr = "pot";
-	double *x = NULL, *vx = NULL;
-	long trials = 0, seed = 0;
-	int c, quiet = 0, jobs = 1, impute = 0, select = 0, want_info = 0, as_json = 0, r;
-	int have_prev = 0, space_given = 0, x_owned = 0, vx_owned = 0;
-	json_t *sum = NULL, *lineage = NULL;
+	struct ctx c;
+	const char *output = NULL, *thr = "pot", *groups[256];
+	int ch, jobs = 1, want_info = 0, as_json = 0, r = AIOPS_OK, space_given = 0, ngroups = 0;
+	int ntensors, multi;
 
 	aiops_cmd_init(argv[0]);
-	memset(&so, 0, sizeof(so));
-	so.folds = 3;
-	while ((c = getopt_long(argc, argv, "hj:o:q", longopts, NULL)) != -1) {
-		switch (c) {
+	memset(&c, 0, sizeof(c));
+	c.so.folds = 3;
+	c.strategy = "grid";
+	c.metric = "auto";
+	while ((ch = getopt_long(argc, argv, "hj:o:q", longopts, NULL)) != -1) {
+		switch (ch) {
 		case 'h':
 		case O_HELP:
 			fputs(usage_text, stdout);
 			return 0;
 		case 'j': jobs = (int)number("-j", optarg, 1, 64); break;
 		case 'o': output = optarg; break;
-		case 'q': quiet = 1; break;
-		case O_FOLDS: so.folds = (int)number("--folds", optarg, 1, 20); break;
-		case O_FROM: from = optarg; break;
-		case O_IMPUTE: impute = 1; break;
+		case 'q': c.quiet = 1; break;
+		case O_FOLDS: c.so.folds = (int)number("--folds", optarg, 1, 20); break;
+		case O_FROM: c.from = optarg; break;
+		case O_GROUP:
+			if (ngroups == 256 || strchr(optarg, '=') == NULL || optarg[0] == '=' ||
+			    strchr(optarg, '/'))
+				die_usage("--group: expected name=col,col,... (at most 256 groups), got \"%s\"", optarg);
+			groups[ngroups++] = optarg;
+			break;
+		case O_IMPUTE: c.impute = 1; break;
 		case O_INFO: want_info = 1; break;
-		case O_JOURNAL: so.journal = optarg; break;
+		case O_JOURNAL: c.so.journal = optarg; break;
 		case O_JSON: as_json = 1; break;
 		case O_METRIC:
-			metric = optarg;
-			if (strcmp(metric, "best_f1") == 0) so.objective = AIOPS_OBJ_BESTF1;
-			else if (strcmp(metric, "auc_pr") == 0) so.objective = AIOPS_OBJ_AUCPR;
-			else if (strcmp(metric, "error") == 0) so.objective = AIOPS_OBJ_ERROR;
-			else if (strcmp(metric, "auto") == 0) so.objective = AIOPS_OBJ_AUTO;
+			c.metric = optarg;
+			if (strcmp(optarg, "best_f1") == 0) c.so.objective = AIOPS_OBJ_BESTF1;
+			else if (strcmp(optarg, "auc_pr") == 0) c.so.objective = AIOPS_OBJ_AUCPR;
+			else if (strcmp(optarg, "error") == 0) c.so.objective = AIOPS_OBJ_ERROR;
+			else if (strcmp(optarg, "auto") == 0) c.so.objective = AIOPS_OBJ_AUTO;
 			else die_usage("--metric: expected best_f1, auc_pr, error or auto, got \"%s\"", optarg);
 			break;
-		case O_SEED: seed = number("--seed", optarg, 0, 2147483647L); break;
-		case O_SELECT: select = 1; break;
+		case O_SEED: c.seed = number("--seed", optarg, 0, 2147483647L); break;
+		case O_SELECT: c.select = 1; break;
 		case O_SHARD: {
 			const char *sl = strchr(optarg, '/');
+			char buf[32];
 			if (sl == NULL)
 				die_usage("--shard: expected i/n such as 2/4, got \"%s\"", optarg);
-			so.shard_n = (int)number("--shard", sl + 1, 1, 100000);
-			{
-				char buf[32];
-				snprintf(buf, sizeof(buf), "%.*s", (int)(sl - optarg), optarg);
-				so.shard_i = (int)number("--shard", buf, 1, so.shard_n);
-			}
+			c.so.shard_n = (int)number("--shard", sl + 1, 1, 100000);
+			snprintf(buf, sizeof(buf), "%.*s", (int)(sl - optarg), optarg);
+			c.so.shard_i = (int)number("--shard", buf, 1, c.so.shard_n);
 			break;
 		}
 		case O_SPACE:
@@ -262,15 +499,15 @@ main(int argc, char *argv[])
 				return 1;
 			break;
 		case O_STRATEGY:
-			strategy = optarg;
-			if (strcmp(optarg, "grid") == 0) so.strategy = AIOPS_STRAT_GRID;
-			else if (strcmp(optarg, "random") == 0) so.strategy = AIOPS_STRAT_RANDOM;
-			else if (strcmp(optarg, "halving") == 0) so.strategy = AIOPS_STRAT_HALVING;
+			c.strategy = optarg;
+			if (strcmp(optarg, "grid") == 0) c.so.strategy = AIOPS_STRAT_GRID;
+			else if (strcmp(optarg, "random") == 0) c.so.strategy = AIOPS_STRAT_RANDOM;
+			else if (strcmp(optarg, "halving") == 0) c.so.strategy = AIOPS_STRAT_HALVING;
 			else die_usage("--strategy: expected grid, random or halving, got \"%s\"", optarg);
 			break;
 		case O_THRESHOLD: thr = optarg; break;
-		case O_TRIALS: trials = number("--trials", optarg, 1, 1000000); break;
-		case O_VALID: validp = optarg; break;
+		case O_TRIALS: c.trials = number("--trials", optarg, 1, 1000000); break;
+		case O_VALID: c.validp = optarg; break;
 		default:
 			usage();
 		}
@@ -285,175 +522,99 @@ main(int argc, char *argv[])
 			r = e.code;
 		return r == AIOPS_OK ? 0 : fail(&e);
 	}
-	if (select ? argc < 2 : argc > 1)
+	if (c.select && argc < 2)
 		usage();
-	if (from && (select || space_given))
+	ntensors = c.select ? 1 : argc ? argc : 1;
+	multi = c.multi = ntensors > 1 || ngroups > 0;
+	if (c.from && (c.select || space_given))
 		die_usage("%s", "--from retrains the model's own family; it goes with neither --select nor --space");
-	if (so.shard_n && (select || from))
+	if (c.so.shard_n && (c.select || c.from))
 		die_usage("%s", "--shard runs a share of a search; it goes with neither --select nor --from");
-	if (so.shard_n && so.strategy == AIOPS_STRAT_HALVING)
+	if (c.so.shard_n && c.so.strategy == AIOPS_STRAT_HALVING)
 		die_usage("%s", "--strategy halving does not shard; use grid or random");
-	if (so.shard_n && output == NULL)
+	if (c.so.shard_n && output == NULL)
 		die_usage("%s", "--shard needs -o results-file");
-	if (!so.shard_n && (output == NULL || strcmp(output, "-") == 0) && isatty(STDOUT_FILENO))
+	if (multi && (c.so.shard_n || c.select || c.from))
+		die_usage("%s", "several tensors or --group make several models: not with --shard, --select or --from");
+	if (ntensors > 1 && c.validp)
+		die_usage("%s", "--valid goes with one training tensor");
+	if (multi && (output == NULL || strcmp(output, "-") == 0))
+		die_usage("%s", "several models need -o directory");
+	if (!multi && !c.so.shard_n && (output == NULL || strcmp(output, "-") == 0) &&
+	    isatty(STDOUT_FILENO))
 		die_usage("%s", "not writing a binary model to a terminal; use -o file");
-	memset(&fin, 0, sizeof(fin));
-	memset(&train, 0, sizeof(train));
-	memset(&valid, 0, sizeof(valid));
-	if ((r = aiops_thr_parse(thr, &fin.thr, &e)) != AIOPS_OK)
-		goto done;
+	if (c.trials && c.so.strategy != AIOPS_STRAT_RANDOM)
+		die_usage("%s", "--trials goes with --strategy random");
+	if (aiops_thr_parse(thr, &c.thr, &e) != AIOPS_OK) {
+		aiops_buf_release(&spec);
+		fprintf(stderr, "%s: %s\n", aiops_progname(), e.msg);
+		return AIOPS_EXIT_USAGE;
+	}
+	if (multi && mkdir(output, 0777) != 0 && errno != EEXIST) {
+		aiops_buf_release(&spec);
+		fprintf(stderr, "%s: %s: %s\n", aiops_progname(), output, strerror(errno));
+		return AIOPS_EXIT_FAIL;
+	}
+	c.spec = space_given ? (spec.buf ? spec.buf : "") : default_space;
+	c.results = argv + 1;
+	c.nresults = argc - 1;
 	/* trials run in parallel on our own workers: one BLAS thread each, and the
 	 * same arithmetic whatever -j is */
 	openblas_set_num_threads(1);
-	so.jobs = jobs;
-	if (!quiet && isatty(STDERR_FILENO))
-		so.on_progress = progress;
+	c.so.jobs = jobs;
+	if (!c.quiet && isatty(STDERR_FILENO))
+		c.so.on_progress = progress;
 
-	if ((r = aiops_tensor_load(&train, argc ? argv[0] : "-", &e)) != AIOPS_OK)
-		goto done;
-	if ((r = aiops_train_matrix(&train, argc ? argv[0] : "<stdin>", impute, NULL, &x, &x_owned,
-	    &e)) != AIOPS_OK)
-		goto done;
-	if (validp) {
-		if ((r = aiops_tensor_load(&valid, validp, &e)) != AIOPS_OK)
-			goto done;
-		if (valid.info.ncols != train.info.ncols) {
-			r = aiops_error_set(&e, AIOPS_ERR_DATA, "%s: has %zu columns, the training tensor %zu",
-			    validp, valid.info.ncols, train.info.ncols);
-			goto done;
-		}
-		for (size_t j = 0; j < train.info.ncols; j++)
-			if (strcmp(valid.info.names[j], train.info.names[j]) != 0) {
-				r = aiops_error_set(&e, AIOPS_ERR_DATA,
-				    "%s: column %zu is \"%s\", the training tensor's is \"%s\"", validp, j + 1,
-				    valid.info.names[j], train.info.names[j]);
-				goto done;
-			}
-		if ((r = aiops_train_matrix(&valid, validp, impute, &train, &vx, &vx_owned, &e)) != AIOPS_OK)
-			goto done;
-	}
+	memset(&valid, 0, sizeof(valid));
+	if (c.validp && (r = aiops_tensor_load(&valid, c.validp, &e)) != AIOPS_OK)
+		goto out;
+	/* one model per tensor and column group, one after another, each search on -j workers */
+	for (int t = 0; t < ntensors && r == AIOPS_OK; t++) {
+		const char *path = argc ? argv[t] : "-";
+		const char *name = argc ? argv[t] : "<stdin>";
 
-	if (fin.thr.method == AIOPS_THR_BESTF1 && (!validp || valid.y == NULL)) {
-		r = aiops_error_set(&e, AIOPS_ERR_USAGE, "--threshold best-f1 needs a labelled --valid tensor");
-		goto done;
-	}
-	fin.train = &train;
-	fin.train_name = argc ? argv[0] : "<stdin>";
-	fin.x = x;
-	fin.vx = vx;
-	fin.vy = validp ? valid.y : NULL;
-	fin.vn = valid.nrows;
-	if (from) {
-		/* warm start: the previous model's family and parameters on new data */
-		if ((r = aiops_model_load(&prev, from, &e)) != AIOPS_OK)
-			goto done;
-		have_prev = 1;
-		if (prev.ncols != train.info.ncols) {
-			r = aiops_error_set(&e, AIOPS_ERR_DATA, "%s: the model has %zu columns, %s has %zu",
-			    from, prev.ncols, fin.train_name, train.info.ncols);
-			goto done;
-		}
-		for (size_t j = 0; j < prev.ncols; j++)
-			if (strcmp(prev.names[j], train.info.names[j]) != 0) {
-				r = aiops_error_set(&e, AIOPS_ERR_DATA,
-				    "%s: column %zu is \"%s\" in the model, \"%s\" in %s", from, j + 1,
-				    prev.names[j], train.info.names[j], fin.train_name);
-				goto done;
-			}
-		fin.family = prev.family;
-		fin.params = prev.params;
-		lineage = json_array();
-		if (json_is_array(json_object_get(prev.meta, "lineage")))
-			json_array_extend(lineage, json_object_get(prev.meta, "lineage"));
-		json_array_append_new(lineage, json_pack("{s:s,s:O?,s:O?}", "model", from,
-		    "train", json_object_get(prev.meta, "train"),
-		    "provenance", json_object_get(prev.meta, "provenance")));
-		fin.lineage = lineage;
-	} else {
-		if (select) {
-			for (int i = 1; i < argc; i++)
-				if ((r = aiops_journal_read(&sp, argv[i], 1, NULL, &e)) != AIOPS_OK)
-					goto done;
-		} else {
-			if ((r = aiops_space_parse(&sp, space_given ? (spec.buf ? spec.buf : "") :
-			    default_space, &e)) != AIOPS_OK)
-				goto done;
-			if (so.strategy == AIOPS_STRAT_RANDOM)
-				aiops_space_sample(&sp, trials ? (size_t)trials : 20, (uint64_t)seed);
-			else if (trials)
-				die_usage("%s", "--trials goes with --strategy random");
-			r = aiops_search_run(&sp, x, train.y, train.nrows, train.info.ncols,
-			    train.info.names, vx, validp ? valid.y : NULL, valid.nrows, &so, &e);
-			if (r != AIOPS_OK)
-				goto done;
-		}
-		if (so.shard_n) {
-			/* a shard's results: its trials as JSON lines, written atomically */
-			if ((r = aiops_out_open(&out, output, &e)) != AIOPS_OK)
-				goto done;
-			for (size_t i = 0; i < sp.n && r == AIOPS_OK; i++)
-				if (sp.t[i].done && (int)(sp.t[i].index % (size_t)so.shard_n) == so.shard_i - 1) {
-					r = aiops_out_flush(&out, &e);
-					if (r == AIOPS_OK)
-						r = aiops_journal_append(out.fd, &sp.t[i], "shard", &e);
-				}
-			if (r == AIOPS_OK)
-				r = aiops_out_commit(&out, &e);
+		memset(&train, 0, sizeof(train));
+		if ((r = aiops_tensor_load(&train, path, &e)) != AIOPS_OK)
+			break;
+		if (ngroups == 0) {
+			char *mp = multi ? model_path(output, path, NULL) : NULL;
+			if (multi && mp == NULL)
+				r = aiops_error_set(&e, AIOPS_ERR_NOMEM, "out of memory");
 			else
-				aiops_out_abort(&out);
-			if (r == AIOPS_OK && !quiet)
-				fprintf(stderr, "%s: shard %d/%d: wrote the results of its trials to %s\n",
-				    aiops_progname(), so.shard_i, so.shard_n, output);
-			goto done;
+				r = train_one(&c, &train, name, c.validp ? &valid : NULL, multi ? mp : output, &e);
+			aiops_free(mp);
 		}
-		{
-			const struct aiops_trial *best = aiops_search_best(&sp);
-			if (best == NULL) {
-				const char *why = sp.n && sp.t[0].failed ? sp.t[0].err : "no trial finished";
-				r = aiops_error_set(&e, AIOPS_ERR_DATA, "no trial succeeded (first: %s)", why);
-				goto done;
+		for (int g = 0; g < ngroups && r == AIOPS_OK; g++) {
+			struct aiops_tensor gt, gv;
+			char gname[256], *mp;
+			const char *eq = strchr(groups[g], '=');
+
+			snprintf(gname, sizeof(gname), "%.*s", (int)(eq - groups[g]), groups[g]);
+			if ((r = subset(&train, eq + 1, name, &gt, &e)) != AIOPS_OK)
+				break;
+			if (c.validp && (r = subset(&valid, eq + 1, c.validp, &gv, &e)) != AIOPS_OK) {
+				aiops_tensor_release(&gt);
+				break;
 			}
-			fin.family = best->family;
-			fin.params = best->params;
-			sum = summary(&sp, select ? "select" : strategy,
-			    so.objective == AIOPS_OBJ_AUTO ? (validp ? (valid.y ? "best_f1" : "error") :
-			    (train.y ? "best_f1" : "error")) : metric, best);
-			fin.search = sum;
+			mp = model_path(output, ntensors > 1 ? path : "", gname);
+			r = mp ? train_one(&c, &gt, name, c.validp ? &gv : NULL, mp, &e) :
+			    aiops_error_set(&e, AIOPS_ERR_NOMEM, "out of memory");
+			if (r != AIOPS_OK && mp)
+				aiops_error_prefix(&e, "group %s", gname);
+			aiops_free(mp);
+			aiops_tensor_release(&gt);
+			if (c.validp)
+				aiops_tensor_release(&gv);
 		}
-	}
-	if ((r = aiops_train_final(&m, &fin, &e)) != AIOPS_OK)
-		goto done;
-	if ((r = aiops_out_open(&out, output, &e)) == AIOPS_OK) {
-		if ((r = aiops_model_write(&m, &out, &e)) == AIOPS_OK)
-			r = aiops_out_commit(&out, &e);
-		else
-			aiops_out_abort(&out);
-	}
-	if (r == AIOPS_OK && !quiet) {
-		char p[512];
-		aiops_params_format(&m.params, p, sizeof(p));
-		fprintf(stderr, "%s: %s %s%s%s, threshold %.6g, %zu rows\n", aiops_progname(),
-		    from ? "retrained" : "winner", m.family->name, p[0] ? ":" : "", p, m.threshold,
-		    train.nrows);
-	}
-	aiops_model_release(&m);
-done:
-	if (r == AIOPS_OK && (output == NULL || strcmp(output, "-") == 0) && aiops_close_stdout(&e) != 0)
-		r = e.code;
-	if (have_prev)
-		aiops_model_release(&prev);
-	json_decref(sum);
-	json_decref(lineage);
-	if (x_owned)
-		aiops_free(x);
-	if (vx_owned)
-		aiops_free(vx);
-	aiops_space_release(&sp);
-	aiops_buf_release(&spec);
-	if (train.info.meta)
 		aiops_tensor_release(&train);
+	}
+out:
+	if (r == AIOPS_OK && !multi && (output == NULL || strcmp(output, "-") == 0) &&
+	    aiops_close_stdout(&e) != 0)
+		r = e.code;
 	if (valid.info.meta)
 		aiops_tensor_release(&valid);
+	aiops_buf_release(&spec);
 	if (r != AIOPS_OK)
 		return fail(&e);
 	return 0;

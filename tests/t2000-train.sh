@@ -854,4 +854,34 @@ test_expect_success 'a trial named twice in a space runs once' '
 	test_grep "^search: *grid, 3 trials," info
 '
 
+test_expect_success 'several tensors make one model each in the -o directory' '
+	cp train.tensor svc-a.tensor &&
+	cp train.tensor svc-b.tensor &&
+	SOURCE_DATE_EPOCH=$EPOCH aiops-train -q --space zscore -o models svc-a.tensor svc-b.tensor &&
+	test_path_is_file models/svc-a.model &&
+	test_path_is_file models/svc-b.model &&
+	SOURCE_DATE_EPOCH=$EPOCH aiops-train -q --space zscore -o one.model svc-a.tensor &&
+	aiops-train --info --json models/svc-a.model | grep -v "\"source\"" >a.json &&
+	aiops-train --info --json one.model | grep -v "\"source\"" >b.json &&
+	test_cmp b.json a.json
+'
+
+test_expect_success 'column groups make one model each, on their columns only' '
+	aiops-train -q --space zscore --group web=cpu,lat --group db=mem -o groups train.tensor &&
+	aiops-train --info groups/web.model >web &&
+	test_grep "^columns: *2 (cpu, lat)\$" web &&
+	aiops-train --info groups/db.model >db &&
+	test_grep "^columns: *1 (mem)\$" db
+'
+
+test_expect_success 'several models need a directory; a bad group is named' '
+	test_expect_code 2 aiops-train -q --space zscore svc-a.tensor svc-b.tensor >out 2>err &&
+	test_grep "several models need -o directory" err &&
+	test_expect_code 2 aiops-train -q --space zscore --valid valid.tensor -o d svc-a.tensor svc-b.tensor 2>err &&
+	test_grep "valid goes with one training tensor" err &&
+	test_must_fail aiops-train -q --space zscore --group x=cpu,nosuch -o g2 train.tensor 2>err &&
+	test_grep "no column \"nosuch\"" err &&
+	test_path_is_missing g2/x.model
+'
+
 test_done
