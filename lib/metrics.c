@@ -78,18 +78,46 @@ aiops_rank_metrics(const double *score, const unsigned char *y, size_t n,
 	return AIOPS_OK;
 }
 
-static int
-cmp_asc(const void *a, const void *b)
+/* The k-th smallest of v[0..n) (0-based), moving values around: quickselect. */
+static double
+select_kth(double *v, size_t n, size_t k)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	size_t lo = 0, hi = n - 1;
 
-	return (x > y) - (x < y);
+	while (lo < hi) {
+		/* median of three as the pivot keeps sorted input linear */
+		size_t mid = lo + (hi - lo) / 2, i = lo, j = hi;
+		double a = v[lo], b = v[mid], c = v[hi], p, t;
+		p = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+		while (i <= j) {
+			while (v[i] < p)
+				i++;
+			while (v[j] > p)
+				j--;
+			if (i <= j) {
+				t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return v[k];
+	}
+	return v[k];
 }
 
 double
 aiops_quantile(const double *v, size_t n, double p)
 {
-	double *w = aiops_calloc(n ? n : 1, sizeof(double)), h, r;
+	double *w = aiops_calloc(n ? n : 1, sizeof(double)), h, r, lo;
 	size_t m = 0, i;
 
 	if (w == NULL)
@@ -101,10 +129,20 @@ aiops_quantile(const double *v, size_t n, double p)
 		aiops_free(w);
 		return NAN;
 	}
-	qsort(w, m, sizeof(double), cmp_asc);
+	/* numpy's linear interpolation between the two order statistics around h */
 	h = (double)(m - 1) * p;
 	i = (size_t)floor(h);
-	r = i + 1 < m ? w[i] + (h - (double)i) * (w[i + 1] - w[i]) : w[m - 1];
+	lo = select_kth(w, m, i);
+	if (i + 1 < m) {
+		/* after selecting, everything above index i is >= lo: the next is their minimum */
+		double nx = w[i + 1];
+		for (size_t k = i + 2; k < m; k++)
+			if (w[k] < nx)
+				nx = w[k];
+		r = lo + (h - (double)i) * (nx - lo);
+	} else {
+		r = lo;
+	}
 	aiops_free(w);
 	return r;
 }
