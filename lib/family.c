@@ -3,6 +3,7 @@
 
 #include "model.h"
 
+extern const struct aiops_family aiops_fam_ae;
 extern const struct aiops_family aiops_fam_arima;
 extern const struct aiops_family aiops_fam_holtwinters;
 extern const struct aiops_family aiops_fam_iforest;
@@ -18,6 +19,7 @@ static const struct aiops_family *const table[] = {
 	&aiops_fam_mahal,
 	&aiops_fam_iforest,
 	&aiops_fam_kmeans,
+	&aiops_fam_ae,
 	&aiops_fam_arima,
 	&aiops_fam_holtwinters,
 	&aiops_fam_ridge,
