@@ -310,30 +310,7 @@ static int
 ridge_score(const struct aiops_model *m, const double *x, size_t n, size_t D, double *out,
     double *contrib, struct aiops_error *e)
 {
-	const struct aiops_array *sc = aiops_model_get(m, "scale");
-	double *pred;
-	int r;
-
-	if (sc == NULL || sc->rows != 1 || sc->cols != D)
-		return aiops_error_set(e, AIOPS_ERR_FORMAT,
-		    "ridge model lacks its scale array for %zu columns", D);
-	if (D > SIZE_MAX / sizeof(double) / (n + 1))
-		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
-	/* the forecasts, then 1 / scale */
-	if ((pred = aiops_malloc((n + 1) * D * sizeof(double))) == NULL)
-		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
-	for (size_t j = 0; j < D; j++)
-		pred[n * D + j] = 1 / sc->v[j];
-	r = aiops_forecast_ridge(m, x, n, D, pred);
-	if (r == AIOPS_ERR_FORMAT)
-		aiops_error_set(e, r, "ridge model lacks its coef/intercept/tail arrays for p "
-		    "and %zu columns", D);
-	else if (r != AIOPS_OK)
-		aiops_error_set(e, r, "out of memory");
-	else
-		aiops_fc_score_rows(x, pred, pred + n * D, n, D, out, contrib);
-	aiops_free(pred);
-	return r;
+	return aiops_fc_score(m, x, n, D, out, contrib, aiops_forecast_ridge, "ridge", "coef/intercept/tail", e);
 }
 
 static const char *const ridge_params[] = { "p", "lambda", NULL };

@@ -3,6 +3,7 @@
  * (1.4826 MAD by a sampled selection, then fallbacks) and the row scores.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,4 +258,34 @@ aiops_fc_score_rows(const double *x, const double *pred, const double *inv, size
 		}
 		out[i] = sqrt(s * invd);
 	}
+}
+
+int
+aiops_fc_score(const struct aiops_model *m, const double *x, size_t n, size_t D, double *out,
+    double *contrib, int (*forecast)(const struct aiops_model *, const double *, size_t, size_t,
+    double *), const char *family, const char *arrays, struct aiops_error *e)
+{
+	const struct aiops_array *sc = aiops_model_get(m, "scale");
+	double *pred;
+	int r;
+
+	if (sc == NULL || sc->rows != 1 || sc->cols != D)
+		return aiops_error_set(e, AIOPS_ERR_FORMAT,
+		    "%s model lacks its scale array for %zu columns", family, D);
+	if (D > SIZE_MAX / sizeof(double) / (n + 1))
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	/* the forecasts, then 1 / scale */
+	if ((pred = aiops_malloc((n + 1) * D * sizeof(double))) == NULL)
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	for (size_t j = 0; j < D; j++)
+		pred[n * D + j] = 1 / sc->v[j];
+	r = forecast(m, x, n, D, pred);
+	if (r == AIOPS_ERR_FORMAT)
+		aiops_error_set(e, r, "%s model lacks its %s arrays for %zu columns", family, arrays, D);
+	else if (r != AIOPS_OK)
+		aiops_error_set(e, r, "out of memory");
+	else
+		aiops_fc_score_rows(x, pred, pred + n * D, n, D, out, contrib);
+	aiops_free(pred);
+	return r;
 }

@@ -41,4 +41,12 @@ double aiops_fc_robust_scale(double *r, size_t n, double floor);
 void aiops_fc_score_rows(const double *x, const double *pred, const double *inv, size_t n,
     size_t d, double *out, double *contrib);
 
+/*
+ * A forecaster's score(): forecast with forecast(), then score the residuals
+ * against the model's "scale" array. Messages name family and its arrays.
+ */
+int aiops_fc_score(const struct aiops_model *m, const double *x, size_t n, size_t D,
+    double *out, double *contrib, int (*forecast)(const struct aiops_model *, const double *,
+    size_t, size_t, double *), const char *family, const char *arrays, struct aiops_error *e);
+
 #endif

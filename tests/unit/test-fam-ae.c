@@ -28,13 +28,6 @@ int aiops_ae_loss_grad(const float *x, size_t n, size_t d, size_t hidden, size_t
 static char tmpdir[] = "/tmp/test-fam-ae.XXXXXX";
 
 /* A TAP skip: tap.h has no skip(), and a "#" in an ok() name is escaped. */
-static void
-skip(const char *why)
-{
-	printf("ok %d # skip %s\n", ++tap_count_, why);
-	fflush(stdout);
-}
-
 /*
  * Init and fit an ae model over d columns with parameters given as
  * "name", value pairs ending at NULL.

@@ -19,14 +19,6 @@
 extern const struct aiops_family aiops_fam_iforest;
 
 /* A TAP skip: tap.h has no skip(), and a "#" in an ok() name is escaped. */
-static void
-skip(const char *why)
-{
-	diag("skipped: %s", why);
-	printf("ok %d # skip %s\n", ++tap_count_, why);
-	fflush(stdout);
-}
-
 /*
  * The paper's c(n) = 2H(n-1) - 2(n-1)/n with H(i) ~ ln i + 0.5772156649,
  * worked out from the exact harmonic sum in long double and the

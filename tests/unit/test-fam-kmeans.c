@@ -16,14 +16,6 @@
 extern const struct aiops_family aiops_fam_kmeans;
 
 /* A TAP skip: tap.h has no skip(), and a "#" in an ok() name is escaped. */
-static void
-skip(const char *why)
-{
-	diag("skipped: %s", why);
-	printf("ok %d # skip %s\n", ++tap_count_, why);
-	fflush(stdout);
-}
-
 static char *names[] = { "a", "b", "c", "d", "e" };
 
 /* Fit with up to two name=value parameters (NULL for none). */

@@ -23,13 +23,6 @@ extern const struct aiops_family aiops_fam_mahal;
 static char tmpdir[] = "/tmp/test-fam-mahal.XXXXXX";
 
 /* A TAP skip: tap.h has no skip(), and a "#" in an ok() name is escaped. */
-static void
-skip(const char *why)
-{
-	printf("ok %d # skip %s\n", ++tap_count_, why);
-	fflush(stdout);
-}
-
 /* Init and fit a model over d columns; reg < 0 leaves the parameter out (NaN sets it). */
 static int
 fit(struct aiops_model *m, double reg, const double *x, size_t n, size_t d,

@@ -23,13 +23,6 @@ extern const struct aiops_family aiops_fam_pca;
 static char tmpdir[] = "/tmp/test-fam-pca.XXXXXX";
 
 /* A TAP skip: tap.h has no skip(), and a "#" in an ok() name is escaped. */
-static void
-skip(const char *why)
-{
-	printf("ok %d # skip %s\n", ++tap_count_, why);
-	fflush(stdout);
-}
-
 /* Init and fit a pca model over d columns; k or t2 < 0 leaves the parameter out. */
 static int
 fit(struct aiops_model *m, double k, double t2, const double *x, size_t n, size_t d,
