@@ -234,6 +234,8 @@ journal_key(const struct aiops_trial *t, const char *tag, char *out, size_t outs
 
 /* ---- evaluation ---------------------------------------------------------- */
 
+#define NORM_SAMPLE 20000   /* training rows scored for the label-free normaliser */
+
 struct job {
 	const double *x, *vx;
 	const unsigned char *y, *vy;
@@ -295,13 +297,37 @@ evaluate(const struct aiops_trial *t, const struct job *J, const double *x, size
 			}
 		mean = k ? mean / (double)k : INFINITY;
 		{
-			if ((ts = aiops_calloc(n, sizeof(double))) == NULL) {
+			/*
+			 * The training scores' 99th percentile from at most NORM_SAMPLE rows
+			 * at a fixed stride. A forecaster scores contiguous rows, so it
+			 * gets the last NORM_SAMPLE rows instead of a strided sample.
+			 */
+			size_t stride = n > NORM_SAMPLE ? (n + NORM_SAMPLE - 1) / NORM_SAMPLE : 1;
+			size_t ns = (n + stride - 1) / stride;
+			int fc = strcmp(t->family->kind, "forecaster") == 0;
+			double *xs = NULL;
+
+			if (fc && stride > 1) {
+				ns = NORM_SAMPLE;
+				stride = 1;
+			}
+			if ((ts = aiops_calloc(ns, sizeof(double))) == NULL) {
 				r = nomem(e);
 				goto out;
 			}
-			if ((r = aiops_model_score(&m, x, n, ts, NULL, e)) != AIOPS_OK)
+			if (stride > 1) {
+				if ((xs = aiops_malloc(ns * J->d * sizeof(double))) == NULL) {
+					r = nomem(e);
+					goto out;
+				}
+				for (size_t i = 0; i < ns; i++)
+					memcpy(xs + i * J->d, x + i * stride * J->d, J->d * sizeof(double));
+			}
+			r = aiops_model_score(&m, xs ? xs : x + (n - ns) * J->d, ns, ts, NULL, e);
+			aiops_free(xs);
+			if (r != AIOPS_OK)
 				goto out;
-			norm = aiops_quantile(ts, n, 0.99);
+			norm = aiops_quantile(ts, ns, 0.99);
 			if (!(norm > 0))
 				norm = 1;
 		}

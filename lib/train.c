@@ -92,11 +92,15 @@ aiops_tensor_fingerprint(const struct aiops_tensor *t, char hex[65], struct aiop
 			len = 0;
 		}
 		p = buf + len;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		memcpy(p, &t->x[i * d], 8 * d);
+#else
 		for (size_t j = 0; j < d; j++) {
 			uint64_t u;
 			memcpy(&u, &t->x[i * d + j], 8);
 			aiops_put_u64(p + 8 * j, u);
 		}
+#endif
 		p += 8 * d;
 		if (t->ts) {
 			aiops_put_u64(p, (uint64_t)t->ts[i]);
