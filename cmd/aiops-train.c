@@ -305,6 +305,7 @@ train_one(const struct ctx *c, struct aiops_tensor *train, const char *name,
 		goto done;
 	}
 	fin.train = train;
+	fin.jobs = c->so.jobs;
 	fin.train_name = name;
 	fin.x = x;
 	fin.vx = vx;

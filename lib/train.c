@@ -1,5 +1,6 @@
 /* train.c - the final fit and everything a model records about its training. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,15 +135,28 @@ cmp_dbl(const void *a, const void *b)
  */
 #define REF_SAMPLE 20000
 
-static int
-put_reference(struct aiops_model *m, const double *x, size_t n, size_t d)
+/* What the side thread works out: reference statistics and the fingerprint. */
+struct side {
+	const struct aiops_tensor *t;
+	const double *x;
+	size_t n, d;
+	double *ms, *q;   /* mean and std (2 x d), quantiles (101 x d) */
+	char hex[65];
+	int r;
+};
+
+static void *
+side_work(void *arg)
 {
+	struct side *S = arg;
+	size_t n = S->n, d = S->d;
 	size_t stride = n > REF_SAMPLE ? (n + REF_SAMPLE - 1) / REF_SAMPLE : 1;
 	size_t ns = (n + stride - 1) / stride;
+	const double *x = S->x;
 	double *col = aiops_calloc(ns, sizeof(double)), *q = aiops_calloc(101 * d, sizeof(double));
 	double *ms = aiops_calloc(2 * d, sizeof(double));
-	int r = AIOPS_ERR_NOMEM;
 
+	S->r = AIOPS_ERR_NOMEM;
 	if (col && q && ms) {
 		for (size_t i = 0; i < n; i++)
 			for (size_t j = 0; j < d; j++)
@@ -166,15 +180,15 @@ put_reference(struct aiops_model *m, const double *x, size_t n, size_t d)
 				q[(size_t)k * d + j] = i + 1 < ns ? col[i] + (h - fl) * (col[i + 1] - col[i]) : col[ns - 1];
 			}
 		}
-		if (aiops_model_put(m, "ref_mean", 1, d, ms) == AIOPS_OK &&
-		    aiops_model_put(m, "ref_std", 1, d, ms + d) == AIOPS_OK &&
-		    aiops_model_put(m, "ref_quantiles", 101, d, q) == AIOPS_OK)
-			r = AIOPS_OK;
+		S->ms = ms;
+		S->q = q;
+		ms = q = NULL;
+		S->r = aiops_tensor_fingerprint(S->t, S->hex, NULL);
 	}
 	aiops_free(col);
 	aiops_free(q);
 	aiops_free(ms);
-	return r;
+	return NULL;
 }
 
 int
@@ -188,8 +202,15 @@ aiops_train_final(struct aiops_model *m, const struct aiops_final *f, struct aio
 	const char *env;
 	int r;
 
+	struct side S = { t, f->x, n, d, NULL, NULL, "", AIOPS_OK };
+	pthread_t side_th;
+	int threaded = 0;
+
 	if (aiops_model_init(m, f->family, &f->params, t->info.names, d) != AIOPS_OK)
 		return nomem(e);
+	/* the statistics and fingerprint do not depend on the fit: beside it when -j allows */
+	if (f->jobs > 1 && pthread_create(&side_th, NULL, side_work, &S) == 0)
+		threaded = 1;
 	if ((r = aiops_model_fit(m, f->x, n, e)) != AIOPS_OK)
 		goto fail;
 	if ((s = aiops_calloc(n, sizeof(double))) == NULL) {
@@ -229,11 +250,19 @@ aiops_train_final(struct aiops_model *m, const struct aiops_final *f, struct aio
 	if ((r = aiops_thr_compute(&f->thr, s, ns, vs, f->vy, f->vn, &thr, e)) != AIOPS_OK)
 		goto fail;
 	m->threshold = thr;
-	if (put_reference(m, f->x, n, d) != AIOPS_OK ||
-	    aiops_tensor_fingerprint(t, hex, e) != AIOPS_OK) {
+	if (threaded) {
+		pthread_join(side_th, NULL);
+		threaded = 0;
+	} else {
+		side_work(&S);
+	}
+	if (S.r != AIOPS_OK || aiops_model_put(m, "ref_mean", 1, d, S.ms) != AIOPS_OK ||
+	    aiops_model_put(m, "ref_std", 1, d, S.ms + d) != AIOPS_OK ||
+	    aiops_model_put(m, "ref_quantiles", 101, d, S.q) != AIOPS_OK) {
 		r = nomem(e);
 		goto fail;
 	}
+	memcpy(hex, S.hex, sizeof(hex));
 	aiops_thr_format(&f->thr, tm, sizeof(tm));
 	th = json_pack("{s:s,s:f}", "method", tm, "value", thr);
 	train = json_pack("{s:I,s:s,s:s}", "rows", (json_int_t)n, "sha256", hex, "source",
@@ -272,8 +301,14 @@ aiops_train_final(struct aiops_model *m, const struct aiops_final *f, struct aio
 		json_object_set(m->meta, "lineage", f->lineage);
 	aiops_free(s);
 	aiops_free(vs);
+	aiops_free(S.ms);
+	aiops_free(S.q);
 	return AIOPS_OK;
 fail:
+	if (threaded)
+		pthread_join(side_th, NULL);
+	aiops_free(S.ms);
+	aiops_free(S.q);
 	aiops_free(s);
 	aiops_free(vs);
 	aiops_model_release(m);

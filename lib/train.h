@@ -36,6 +36,7 @@ struct aiops_final {
 	struct aiops_thr_spec thr;
 	json_t *search;                    /* summary to record (borrowed) or NULL */
 	json_t *lineage;                   /* entries to record (borrowed) or NULL */
+	int jobs;                          /* > 1: statistics beside the fit, on a thread */
 };
 
 /* Fit the final model and fill its metadata. m is initialised here. */
