@@ -247,28 +247,6 @@ aiops_ae_loss_grad(const float *x, size_t n, size_t d, size_t hidden, size_t bot
 
 /* ---- parameters ---------------------------------------------------------- */
 
-static int
-has_param(const struct aiops_params *p, const char *name)
-{
-	for (size_t i = 0; i < p->n; i++)
-		if (strcmp(p->name[i], name) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-whole_param(const struct aiops_params *p, const char *name, double def, double lo, double hi,
-    const char *what, double *out, struct aiops_error *e)
-{
-	double v = aiops_param(p, name, def);
-
-	if (!(v >= lo && v <= hi) || v != floor(v))
-		return aiops_error_set(e, AIOPS_ERR_USAGE,
-		    "ae: %s=%g must be a whole number%s from %.0f to %.0f", name, v, what, lo, hi);
-	*out = v;
-	return AIOPS_OK;
-}
-
 struct ae_cfg {
 	size_t hidden, bottleneck, epochs, batch;
 	double lr;
@@ -294,11 +272,11 @@ get_cfg(const struct aiops_params *p, size_t d, struct ae_cfg *c, struct aiops_e
 	double v;
 	int r;
 
-	if ((r = whole_param(p, "hidden", AE_DEFAULT_HIDDEN, 1, AE_MAX_UNITS,
+	if ((r = aiops_param_whole(p, "ae", "hidden", AE_DEFAULT_HIDDEN, 1, AE_MAX_UNITS,
 	    " of hidden units", &v, e)) != AIOPS_OK)
 		return r;
 	c->hidden = (size_t)v;
-	if (has_param(p, "bottleneck")) {
+	if (aiops_param_has(p, "bottleneck")) {
 		v = aiops_param(p, "bottleneck", AE_DEFAULT_BOTTLENECK);
 		if (!(v >= 1 && v <= (double)c->hidden) || v != floor(v))
 			return aiops_error_set(e, AIOPS_ERR_USAGE,
@@ -307,14 +285,14 @@ get_cfg(const struct aiops_params *p, size_t d, struct ae_cfg *c, struct aiops_e
 		c->bottleneck = (size_t)v;
 	} else
 		c->bottleneck = default_bottleneck(d, c->hidden);
-	if ((r = whole_param(p, "epochs", 20, 1, 1000000, " of passes over the rows", &v, e)) !=
+	if ((r = aiops_param_whole(p, "ae", "epochs", 20, 1, 1000000, " of passes over the rows", &v, e)) !=
 	    AIOPS_OK)
 		return r;
 	c->epochs = (size_t)v;
-	if ((r = whole_param(p, "batch", 256, 1, 1000000, " of rows", &v, e)) != AIOPS_OK)
+	if ((r = aiops_param_whole(p, "ae", "batch", 256, 1, 1000000, " of rows", &v, e)) != AIOPS_OK)
 		return r;
 	c->batch = (size_t)v;
-	if ((r = whole_param(p, "seed", 0, 0, 9007199254740992.0, "", &v, e)) != AIOPS_OK)
+	if ((r = aiops_param_whole(p, "ae", "seed", 0, 0, 9007199254740992.0, "", &v, e)) != AIOPS_OK)
 		return r;
 	c->seed = (uint64_t)v;
 	v = aiops_param(p, "lr", 1e-3);

@@ -51,28 +51,19 @@ avg_path(size_t n)
 }
 
 static int
-whole_param(const struct aiops_params *p, const char *name, double def, double lo, double hi,
-    uint64_t *out, struct aiops_error *e)
-{
-	double v = aiops_param(p, name, def);
-
-	if (!(v >= lo && v <= hi) || v != floor(v))
-		return aiops_error_set(e, AIOPS_ERR_USAGE,
-		    "iforest: %s=%g must be a whole number from %.0f to %.0f", name, v, lo, hi);
-	*out = (uint64_t)v;
-	return AIOPS_OK;
-}
-
-static int
 get_params(const struct aiops_params *p, uint64_t *trees, uint64_t *samples, uint64_t *seed,
     struct aiops_error *e)
 {
+	double t, s, sd;
 	int r;
 
-	if ((r = whole_param(p, "trees", 100, 1, 1e6, trees, e)) != AIOPS_OK ||
-	    (r = whole_param(p, "samples", 256, 2, 1e9, samples, e)) != AIOPS_OK ||
-	    (r = whole_param(p, "seed", 0, 0, 9007199254740992.0, seed, e)) != AIOPS_OK)
+	if ((r = aiops_param_whole(p, "iforest", "trees", 100, 1, 1e6, "", &t, e)) != AIOPS_OK ||
+	    (r = aiops_param_whole(p, "iforest", "samples", 256, 2, 1e9, "", &s, e)) != AIOPS_OK ||
+	    (r = aiops_param_whole(p, "iforest", "seed", 0, 0, 9007199254740992.0, "", &sd, e)) != AIOPS_OK)
 		return r;
+	*trees = (uint64_t)t;
+	*samples = (uint64_t)s;
+	*seed = (uint64_t)sd;
 	return AIOPS_OK;
 }
 

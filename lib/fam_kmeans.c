@@ -15,30 +15,18 @@
 #include "model.h"
 
 static int
-whole_param(const struct aiops_params *p, const char *name, double def, double lo, double hi,
-    uint64_t *out, struct aiops_error *e)
-{
-	double v = aiops_param(p, name, def);
-
-	if (!(v >= lo && v <= hi) || v != floor(v))
-		return aiops_error_set(e, AIOPS_ERR_USAGE,
-		    "kmeans: %s=%g must be a whole number from %.0f to %.0f", name, v, lo, hi);
-	*out = (uint64_t)v;
-	return AIOPS_OK;
-}
-
-static int
 get_params(const struct aiops_params *p, size_t *k, uint64_t *seed, size_t *iters,
     struct aiops_error *e)
 {
-	uint64_t kv, iv;
+	double kv, sd, iv;
 	int r;
 
-	if ((r = whole_param(p, "k", 8, 1, 1e6, &kv, e)) != AIOPS_OK ||
-	    (r = whole_param(p, "seed", 0, 0, 9007199254740992.0, seed, e)) != AIOPS_OK ||
-	    (r = whole_param(p, "iters", 100, 1, 1e9, &iv, e)) != AIOPS_OK)
+	if ((r = aiops_param_whole(p, "kmeans", "k", 8, 1, 1e6, "", &kv, e)) != AIOPS_OK ||
+	    (r = aiops_param_whole(p, "kmeans", "seed", 0, 0, 9007199254740992.0, "", &sd, e)) != AIOPS_OK ||
+	    (r = aiops_param_whole(p, "kmeans", "iters", 100, 1, 1e9, "", &iv, e)) != AIOPS_OK)
 		return r;
 	*k = (size_t)kv;
+	*seed = (uint64_t)sd;
 	*iters = (size_t)iv;
 	return AIOPS_OK;
 }

@@ -14,9 +14,9 @@
 #include <cblas.h>
 #include <lapacke.h>
 
+#include "linalg.h"
 #include "model.h"
 
-#define MAHAL_FIT_BLOCK 1024   /* rows centred per dsyrk update */
 #define MAHAL_SCORE_BLOCK 256  /* rows centred and solved per dtrsm */
 #define MAHAL_DEFAULT_REG 1e-3
 
@@ -47,7 +47,7 @@ mahal_min_rows(const struct aiops_params *p, size_t d)
 static int
 mahal_fit(struct aiops_model *m, const double *x, size_t n, size_t d, struct aiops_error *e)
 {
-	double *mean = NULL, *cov = NULL, *blk = NULL, reg = 0, tr = 0;
+	double *mean = NULL, *cov = NULL, reg = 0, tr = 0;
 	lapack_int info;
 	int r;
 
@@ -56,42 +56,16 @@ mahal_fit(struct aiops_model *m, const double *x, size_t n, size_t d, struct aio
 	if (n < 2)
 		return aiops_error_set(e, AIOPS_ERR_DATA,
 		    "mahalanobis needs at least 2 rows, got %zu", n);
-	if (d > INT_MAX / MAHAL_FIT_BLOCK)
-		return aiops_error_set(e, AIOPS_ERR_LIMIT, "mahalanobis: %zu columns is too many", d);
 	mean = aiops_calloc(d, sizeof(double));
 	cov = aiops_calloc(d * d, sizeof(double));
-	blk = aiops_calloc((size_t)MAHAL_FIT_BLOCK * d, sizeof(double));
-	if (!mean || !cov || !blk) {
+	if (!mean || !cov) {
 		r = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < d; j++)
-			mean[j] += x[i * d + j];
-	for (size_t j = 0; j < d; j++)
-		mean[j] /= (double)n;
-
-	/* lower triangle of Xc^T Xc, accumulated over blocks in row order */
-	for (size_t i0 = 0; i0 < n; i0 += MAHAL_FIT_BLOCK) {
-		size_t b = n - i0 < MAHAL_FIT_BLOCK ? n - i0 : MAHAL_FIT_BLOCK;
-		for (size_t i = 0; i < b; i++)
-			for (size_t j = 0; j < d; j++)
-				blk[i * d + j] = x[(i0 + i) * d + j] - mean[j];
-		cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (blasint)d, (blasint)b, 1.0,
-		    blk, (blasint)d, i0 ? 1.0 : 0.0, cov, (blasint)d);
-	}
-	for (size_t i = 0; i < d; i++) {
-		for (size_t j = 0; j <= i; j++) {
-			cov[i * d + j] /= (double)(n - 1);
-			if (!isfinite(cov[i * d + j])) {
-				r = aiops_error_set(e, AIOPS_ERR_DATA,
-				    "mahalanobis: the covariance of columns %zu and %zu overflows",
-				    j + 1, i + 1);
-				goto out;
-			}
-		}
+	if ((r = aiops_mean_cov(x, n, d, mean, cov, "mahalanobis", e)) != AIOPS_OK)
+		goto out;
+	for (size_t i = 0; i < d; i++)
 		tr += cov[i * d + i];
-	}
 	if (tr == 0) {
 		r = aiops_error_set(e, AIOPS_ERR_DATA,
 		    "mahalanobis: every column is constant: the covariance is zero");
@@ -129,7 +103,6 @@ mahal_fit(struct aiops_model *m, const double *x, size_t n, size_t d, struct aio
 out:
 	aiops_free(mean);
 	aiops_free(cov);
-	aiops_free(blk);
 	return r;
 }
 

@@ -16,9 +16,9 @@
 #include <cblas.h>
 #include <lapacke.h>
 
+#include "linalg.h"
 #include "model.h"
 
-#define PCA_FIT_BLOCK 1024   /* rows centred per dsyrk update */
 #define PCA_SCORE_BLOCK 256  /* rows centred and projected per dgemm */
 #define PCA_DEFAULT_K 5
 
@@ -28,15 +28,6 @@
  * so that it stays finite.
  */
 #define PCA_EIG_FLOOR 1e-12
-
-static int
-has_param(const struct aiops_params *p, const char *name)
-{
-	for (size_t i = 0; i < p->n; i++)
-		if (strcmp(p->name[i], name) == 0)
-			return 1;
-	return 0;
-}
 
 /* The default k is 5, or d - 1 when there are fewer columns (so SPE means something). */
 static size_t
@@ -52,7 +43,7 @@ get_k(const struct aiops_params *p, size_t d, size_t *k, struct aiops_error *e)
 {
 	double v;
 
-	if (!has_param(p, "k")) {
+	if (!aiops_param_has(p, "k")) {
 		*k = default_k(d);
 		return AIOPS_OK;
 	}
@@ -105,7 +96,7 @@ lapack_fail(struct aiops_error *e, const char *fn, lapack_int info)
 static int
 pca_fit(struct aiops_model *m, const double *x, size_t n, size_t d, struct aiops_error *e)
 {
-	double *mean = NULL, *cov = NULL, *blk = NULL, *w = NULL, *z = NULL;
+	double *mean = NULL, *cov = NULL, *w = NULL, *z = NULL;
 	double *comp = NULL, *eig = NULL;
 	lapack_int *isuppz = NULL, found = 0, info;
 	size_t k;
@@ -117,44 +108,19 @@ pca_fit(struct aiops_model *m, const double *x, size_t n, size_t d, struct aiops
 		return r;
 	if (n < 2)
 		return aiops_error_set(e, AIOPS_ERR_DATA, "pca needs at least 2 rows, got %zu", n);
-	if (d > INT_MAX / PCA_FIT_BLOCK)
-		return aiops_error_set(e, AIOPS_ERR_LIMIT, "pca: %zu columns is too many", d);
 	mean = aiops_calloc(d, sizeof(double));
 	cov = aiops_calloc(d * d, sizeof(double));
-	blk = aiops_calloc((size_t)PCA_FIT_BLOCK * d, sizeof(double));
 	w = aiops_calloc(d, sizeof(double));
 	z = aiops_calloc(d * k, sizeof(double));
 	comp = aiops_calloc(k * d, sizeof(double));
 	eig = aiops_calloc(k, sizeof(double));
 	isuppz = aiops_calloc(2 * k, sizeof(lapack_int));
-	if (!mean || !cov || !blk || !w || !z || !comp || !eig || !isuppz) {
+	if (!mean || !cov || !w || !z || !comp || !eig || !isuppz) {
 		r = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < d; j++)
-			mean[j] += x[i * d + j];
-	for (size_t j = 0; j < d; j++)
-		mean[j] /= (double)n;
-
-	/* upper triangle of Xc^T Xc, accumulated over blocks in row order */
-	for (size_t i0 = 0; i0 < n; i0 += PCA_FIT_BLOCK) {
-		size_t b = n - i0 < PCA_FIT_BLOCK ? n - i0 : PCA_FIT_BLOCK;
-		for (size_t i = 0; i < b; i++)
-			for (size_t j = 0; j < d; j++)
-				blk[i * d + j] = x[(i0 + i) * d + j] - mean[j];
-		cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (blasint)d, (blasint)b, 1.0,
-		    blk, (blasint)d, i0 ? 1.0 : 0.0, cov, (blasint)d);
-	}
-	for (size_t i = 0; i < d; i++)
-		for (size_t j = i; j < d; j++) {
-			cov[i * d + j] /= (double)(n - 1);
-			if (!isfinite(cov[i * d + j])) {
-				r = aiops_error_set(e, AIOPS_ERR_DATA,
-				    "pca: the covariance of columns %zu and %zu overflows", i + 1, j + 1);
-				goto out;
-			}
-		}
+	if ((r = aiops_mean_cov(x, n, d, mean, cov, "pca", e)) != AIOPS_OK)
+		goto out;
 
 	/* eigenvalues come back ascending: indices d-k+1..d are the top k */
 	info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'U', (lapack_int)d, cov, (lapack_int)d,
@@ -195,7 +161,6 @@ pca_fit(struct aiops_model *m, const double *x, size_t n, size_t d, struct aiops
 out:
 	aiops_free(mean);
 	aiops_free(cov);
-	aiops_free(blk);
 	aiops_free(w);
 	aiops_free(z);
 	aiops_free(comp);

@@ -27,6 +27,28 @@ aiops_param(const struct aiops_params *p, const char *name, double def)
 }
 
 int
+aiops_param_has(const struct aiops_params *p, const char *name)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->name[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+aiops_param_whole(const struct aiops_params *p, const char *family, const char *name,
+    double def, double lo, double hi, const char *what, double *out, struct aiops_error *e)
+{
+	double v = aiops_param(p, name, def);
+
+	if (!(v >= lo && v <= hi) || v != floor(v))
+		return aiops_error_set(e, AIOPS_ERR_USAGE, "%s: %s=%g must be a whole number%s from %.0f to %.0f",
+		    family, name, v, what, lo, hi);
+	*out = v;
+	return AIOPS_OK;
+}
+
+int
 aiops_param_set(struct aiops_params *p, const char *name, double v)
 {
 	for (size_t i = 0; i < p->n; i++)

@@ -29,6 +29,15 @@ struct aiops_params {
 
 /* Value of a parameter, or def when absent. */
 double aiops_param(const struct aiops_params *p, const char *name, double def);
+/* True when p names the parameter. */
+int aiops_param_has(const struct aiops_params *p, const char *name);
+/*
+ * The parameter name (def when absent) as a whole number from lo to hi into
+ * *out; otherwise AIOPS_ERR_USAGE, "FAMILY: NAME=V must be a whole
+ * number[WHAT] from LO to HI" (what is "" or a phrase such as " of rows").
+ */
+int aiops_param_whole(const struct aiops_params *p, const char *family, const char *name,
+    double def, double lo, double hi, const char *what, double *out, struct aiops_error *e);
 /* Set (add or replace); AIOPS_ERR_LIMIT when full. */
 int aiops_param_set(struct aiops_params *p, const char *name, double v);
 /* "k=5,trees=100" (sorted by name as given); returns the length. */

@@ -1,0 +1,19 @@
+/* linalg.h - linear algebra the model families share, through cblas. */
+#ifndef AIOPS_LINALG_H
+#define AIOPS_LINALG_H
+
+#include <stddef.h>
+
+#include "base.h"
+
+/*
+ * Column means (d) and covariance (d x d, divided by n - 1, both triangles
+ * filled) of the n x d row-major matrix x (n >= 2), accumulated over blocks
+ * of centred rows with cblas_dsyrk in row order. A covariance that overflows
+ * is AIOPS_ERR_DATA, "FAMILY: the covariance of columns I and J overflows";
+ * AIOPS_ERR_NOMEM, AIOPS_ERR_LIMIT for too many columns.
+ */
+int aiops_mean_cov(const double *x, size_t n, size_t d, double *mean, double *cov,
+    const char *family, struct aiops_error *e);
+
+#endif
