@@ -18,6 +18,7 @@
 
 #include "aiops.h"
 #include "tap.h"
+#include "famtest.h"
 
 extern const struct aiops_family aiops_fam_ae;
 int aiops_ae_loss_grad(const float *x, size_t n, size_t d, size_t hidden, size_t bottleneck,
@@ -593,11 +594,10 @@ static void
 test_roundtrip(void)
 {
 	enum { N = 300, D = 4 };
-	static double x[N * D], s1[N], s2[N], c1[N * D], c2[N * D];
+	static double x[N * D];
 	struct aiops_rng rng;
-	struct aiops_model m, m2;
+	struct aiops_model m;
 	struct aiops_error e;
-	struct aiops_out o;
 	char path[64];
 
 	if (aiops_family_find("ae") == NULL) {
@@ -609,21 +609,7 @@ test_roundtrip(void)
 		x[i] = aiops_rng_normal(&rng);
 	snprintf(path, sizeof(path), "%s/ae.model", tmpdir);
 	ok(fit(&m, x, N, D, &e, "epochs", 2.0, (char *)NULL) == AIOPS_OK, "fit for the round trip");
-	ok(aiops_out_open(&o, path, &e) == AIOPS_OK && aiops_model_write(&m, &o, &e) == AIOPS_OK &&
-	    aiops_out_commit(&o, &e) == AIOPS_OK, "model written");
-	if (!ok(aiops_model_load(&m2, path, &e) == AIOPS_OK, "model loaded")) {
-		diag("%s", e.msg);
-		aiops_model_release(&m);
-		return;
-	}
-	is_str(m2.family->name, "ae", "family survives");
-	aiops_model_score(&m, x, N, s1, c1, &e);
-	aiops_model_score(&m2, x, N, s2, c2, &e);
-	ok(memcmp(s1, s2, sizeof(s1)) == 0 && memcmp(c1, c2, sizeof(c1)) == 0,
-	    "loaded model scores bit for bit the same");
-	aiops_model_release(&m);
-	aiops_model_release(&m2);
-	unlink(path);
+	roundtrip(&m, x, N, path);
 }
 
 int

@@ -14,7 +14,7 @@
 #include "aiops.h"
 #include "forecast.h"
 #include "tap.h"
-#include "pyref.h"
+#include "famtest.h"
 
 extern const struct aiops_family aiops_fam_arima;
 extern const struct aiops_family aiops_fam_zscore;
@@ -40,7 +40,7 @@ closed_forms(void)
 	y[0] = 10;
 	for (int t = 1; t < 80; t++)
 		y[t] = 0.5 + 0.8 * y[t - 1];
-	r = fit(&m, &aiops_fam_arima, "p=1", y, 60, 1, &e);
+	r = fit_spec(&m, &aiops_fam_arima, "p=1", y, 60, 1, &e);
 	ok(r == AIOPS_OK, "AR(1) fit: %s", r ? e.msg : "ok");
 	is_double(coef(&m, 0, 0), 0.5, 1e-9, "exact AR(1): intercept 0.5");
 	is_double(coef(&m, 1, 0), 0.8, 1e-10, "exact AR(1): phi 0.8");
@@ -61,7 +61,7 @@ closed_forms(void)
 			z[t] = z[t - 1] + w;
 		}
 	}
-	r = fit(&m, &aiops_fam_arima, "p=1,d=1", z, 50, 1, &e);
+	r = fit_spec(&m, &aiops_fam_arima, "p=1,d=1", z, 50, 1, &e);
 	ok(r == AIOPS_OK, "ARIMA(1,1,0) fit: %s", r ? e.msg : "ok");
 	is_double(coef(&m, 0, 0), 0.3, 1e-9, "exact ARIMA(1,1,0): intercept 0.3");
 	is_double(coef(&m, 1, 0), 0.6, 1e-10, "exact ARIMA(1,1,0): phi 0.6");
@@ -128,7 +128,7 @@ vs_autoreg(void)
 		snprintf(arg, sizeof(arg), "%d:2:%d", NT, d);
 		got = pyref(autoreg_py, x, N, 2, arg, ref, 2 * (4 + NF));
 		snprintf(spec, sizeof(spec), "p=2,d=%d", d);
-		r = fit(&m, &aiops_fam_arima, spec, x, NT, 2, &e);
+		r = fit_spec(&m, &aiops_fam_arima, spec, x, NT, 2, &e);
 		ok(r == AIOPS_OK, "ARIMA(2,%d,0) fit on two columns: %s", d, r ? e.msg : "ok");
 		aiops_forecast_arima(&m, x + NT * 2, NF, 2, pred);
 		if (!ok(got == 2 * (4 + NF), "statsmodels AutoReg ran (%d numbers)", got)) {
@@ -206,7 +206,7 @@ vs_hannan_rissanen(void)
 
 	for (size_t t = 0; t < N; t++)
 		y1[t] = x[t * 2];
-	r = fit(&m, &aiops_fam_arima, "p=1,q=1", y1, N, 1, &e);
+	r = fit_spec(&m, &aiops_fam_arima, "p=1,q=1", y1, N, 1, &e);
 	ok(r == AIOPS_OK, "ARIMA(1,0,1) fit: %s", r ? e.msg : "ok");
 	is_double(coef(&m, 1, 0), 0.6, 0.05, "ARIMA(1,0,1): phi near the true 0.6");
 	is_double(coef(&m, 2, 0), 0.4, 0.05, "ARIMA(1,0,1): theta near the true 0.4");
@@ -223,7 +223,7 @@ vs_hannan_rissanen(void)
 
 	for (size_t t = 0; t < N; t++)
 		y1[t] = x[t * 2 + 1];
-	r = fit(&m, &aiops_fam_arima, "p=2,d=1,q=1", y1, N, 1, &e);
+	r = fit_spec(&m, &aiops_fam_arima, "p=2,d=1,q=1", y1, N, 1, &e);
 	ok(r == AIOPS_OK, "ARIMA(2,1,1) fit: %s", r ? e.msg : "ok");
 	if (got == 10) {
 		is_double(coef(&m, 0, 0), ref[6], 1e-8, "ARIMA(2,1,1): c = HR on the differences");
@@ -286,7 +286,7 @@ long_scale(void)
 			else
 				y[t] = 0.7 * y[t - 1] + aiops_rng_normal(&g);
 		}
-		if (fit(&m, &aiops_fam_arima, spec, y, n, 1, &e) != AIOPS_OK) {
+		if (fit_spec(&m, &aiops_fam_arima, spec, y, n, 1, &e) != AIOPS_OK) {
 			ok(0, "fit %s on %zu rows: %s", spec, n, e.msg);
 			continue;
 		}
@@ -316,27 +316,14 @@ score_contract(void)
 	static double x[N * 2], pred[NS * 2], out[NS], con[NS * 2];
 	struct aiops_model m;
 	struct aiops_error e;
-	const double *sc;
-	double mx = 0, mc = 0;
 	int r;
 
 	make_ar2(x, N, 3);
-	r = fit(&m, &aiops_fam_arima, "", x, N - NS, 2, &e);
+	r = fit_spec(&m, &aiops_fam_arima, "", x, N - NS, 2, &e);
 	ok(r == AIOPS_OK, "default ARIMA(2,0,0) fit: %s", r ? e.msg : "ok");
 	is_int(aiops_model_get(&m, "coef")->rows, 3, "default p=2, q=0: three coefficients");
-	sc = aiops_model_get(&m, "scale")->v;
 	aiops_forecast_arima(&m, x + (N - NS) * 2, NS, 2, pred);
-	r = aiops_model_score(&m, x + (N - NS) * 2, NS, out, con, &e);
-	ok(r == AIOPS_OK, "score: %s", r ? e.msg : "ok");
-	for (int i = 0; i < NS; i++) {
-		double z0 = (x[(N - NS + i) * 2] - pred[i * 2]) / sc[0];
-		double z1 = (x[(N - NS + i) * 2 + 1] - pred[i * 2 + 1]) / sc[1];
-
-		mx = fmax(mx, fabs(out[i] - sqrt((z0 * z0 + z1 * z1) / 2)));
-		mc = fmax(mc, fabs(con[i * 2] + con[i * 2 + 1] - out[i] * out[i]));
-	}
-	ok(mx < 1e-12, "score = sqrt(mean_j (residual_j / scale_j)^2) (max error %g)", mx);
-	ok(mc < 1e-12, "contributions sum to score^2 (max error %g)", mc);
+	check_score_contract(&m, x + (N - NS) * 2, pred, NS, 2, out, con);
 
 	/* a missing value: NaN score, and its forecast stands in for it */
 	{
@@ -365,7 +352,7 @@ edges(void)
 
 	for (int i = 0; i < 200; i++)
 		x[i] = 7;
-	r = fit(&m, &aiops_fam_arima, "p=2,q=1", x, 200, 1, &e);
+	r = fit_spec(&m, &aiops_fam_arima, "p=2,q=1", x, 200, 1, &e);
 	ok(r == AIOPS_OK, "a constant column fits (minimum-norm fallback): %s", r ? e.msg : "ok");
 	aiops_forecast_arima(&m, x, 5, 1, pred);
 	is_double(pred[4], 7, 1e-9, "a constant column forecasts its value");
@@ -373,24 +360,24 @@ edges(void)
 	ok(out[4] < 1e-2, "and scores about 0 (%g): the scale floor is relative", out[4]);
 	aiops_model_release(&m);
 
-	r = fit(&m, &aiops_fam_arima, "p=1.5", x, 200, 1, &e);
+	r = fit_spec(&m, &aiops_fam_arima, "p=1.5", x, 200, 1, &e);
 	ok(r == AIOPS_ERR_USAGE && strstr(e.msg, "p=1.5"), "p=1.5 is a usage error: %s", e.msg);
 	aiops_model_release(&m);
-	r = fit(&m, &aiops_fam_arima, "d=-1", x, 200, 1, &e);
+	r = fit_spec(&m, &aiops_fam_arima, "d=-1", x, 200, 1, &e);
 	ok(r == AIOPS_ERR_USAGE && strstr(e.msg, "d=-1"), "d=-1 is a usage error: %s", e.msg);
 	aiops_model_release(&m);
-	r = fit(&m, &aiops_fam_arima, "p=2", x, 5, 1, &e);
+	r = fit_spec(&m, &aiops_fam_arima, "p=2", x, 5, 1, &e);
 	ok(r == AIOPS_ERR_DATA && strstr(e.msg, "at least 6 rows"), "5 rows for p=2: %s", e.msg);
 	aiops_model_release(&m);
-	r = fit(&m, &aiops_fam_arima, "p=1,d=1,q=1", x, 6, 1, &e);
+	r = fit_spec(&m, &aiops_fam_arima, "p=1,d=1,q=1", x, 6, 1, &e);
 	ok(r == AIOPS_ERR_DATA, "too few rows for q=1: %s", e.msg);
 	aiops_model_release(&m);
 
-	r = fit(&m, &aiops_fam_zscore, "", x, 200, 1, &e);
+	r = fit_spec(&m, &aiops_fam_zscore, "", x, 200, 1, &e);
 	is_int(aiops_forecast_arima(&m, x, 5, 1, pred), AIOPS_ERR_FORMAT,
 	    "aiops_forecast_arima refuses a zscore model");
 	aiops_model_release(&m);
-	r = fit(&m, &aiops_fam_arima, "p=1", x, 200, 1, &e);
+	r = fit_spec(&m, &aiops_fam_arima, "p=1", x, 200, 1, &e);
 	is_int(aiops_forecast_arima(&m, x, 5, 2, pred), AIOPS_ERR_FORMAT,
 	    "and a column count that is not the model's");
 	aiops_model_release(&m);

@@ -15,7 +15,7 @@
 #include "aiops.h"
 #include "forecast.h"
 #include "tap.h"
-#include "pyref.h"
+#include "famtest.h"
 
 extern const struct aiops_family aiops_fam_holtwinters;
 extern const struct aiops_family aiops_fam_zscore;
@@ -38,7 +38,7 @@ closed_form(void)
 
 	for (int t = 0; t < 40; t++)
 		x[t] = 5 + 0.2 * t + S[t % 4];
-	r = fit(&m, &aiops_fam_holtwinters, "period=4,alpha=0,beta=0,gamma=1", x, 12, 1, &e);
+	r = fit_spec(&m, &aiops_fam_holtwinters, "period=4,alpha=0,beta=0,gamma=1", x, 12, 1, &e);
 	ok(r == AIOPS_OK, "fit: %s", r ? e.msg : "ok");
 	is_double(aiops_model_get(&m, "trend")->v[0], 0.2, 1e-12,
 	    "trend = (mean of period 2 - mean of period 1) / m = 0.2");
@@ -52,7 +52,7 @@ closed_form(void)
 	aiops_model_release(&m);
 
 	/* the same from the minimum two periods: row 8 on is exact in-sample too */
-	r = fit(&m, &aiops_fam_holtwinters, "period=4,alpha=0,beta=0,gamma=1", x, 8, 1, &e);
+	r = fit_spec(&m, &aiops_fam_holtwinters, "period=4,alpha=0,beta=0,gamma=1", x, 8, 1, &e);
 	ok(r == AIOPS_OK, "fit on exactly two periods: %s", r ? e.msg : "ok");
 	aiops_forecast_holtwinters(&m, x + 8, 32, 1, pred);
 	mx = 0;
@@ -107,7 +107,7 @@ vs_statsmodels(void)
 	if (!ok(got == 2 * (N + 1), "statsmodels ExponentialSmoothing ran (%d numbers)", got))
 		return;
 	for (int fitrows = 2 * M; fitrows <= NT; fitrows += NT - 2 * M) {
-		r = fit(&m, &aiops_fam_holtwinters, "period=7,alpha=0.3,beta=0.05,gamma=0.2", x,
+		r = fit_spec(&m, &aiops_fam_holtwinters, "period=7,alpha=0.3,beta=0.05,gamma=0.2", x,
 		    (size_t)fitrows, 2, &e);
 		ok(r == AIOPS_OK, "fit on %d rows: %s", fitrows, r ? e.msg : "ok");
 		aiops_forecast_holtwinters(&m, x + fitrows * 2, N - fitrows, 2, pred);
@@ -135,8 +135,6 @@ score_contract(void)
 	struct aiops_model m;
 	struct aiops_error e;
 	struct aiops_rng g;
-	const double *sc;
-	double mx = 0, mc = 0;
 	int r, same = 1;
 
 	aiops_rng_seed(&g, 5);
@@ -144,22 +142,11 @@ score_contract(void)
 		x[t * 2] = 50 + 10 * cos(2 * M_PI * t / 24) + aiops_rng_normal(&g);
 		x[t * 2 + 1] = (t % 24 < 8 ? 3 : 1) + 0.1 * aiops_rng_normal(&g);
 	}
-	r = fit(&m, &aiops_fam_holtwinters, "", x, N - NS, 2, &e);
+	r = fit_spec(&m, &aiops_fam_holtwinters, "", x, N - NS, 2, &e);
 	ok(r == AIOPS_OK, "defaults (period 24, 0.5, 0.1, 0.1) fit: %s", r ? e.msg : "ok");
 	is_int(aiops_model_get(&m, "season")->rows, 24, "default period 24");
-	sc = aiops_model_get(&m, "scale")->v;
 	aiops_forecast_holtwinters(&m, x + (N - NS) * 2, NS, 2, pred);
-	r = aiops_model_score(&m, x + (N - NS) * 2, NS, out, con, &e);
-	ok(r == AIOPS_OK, "score: %s", r ? e.msg : "ok");
-	for (int i = 0; i < NS; i++) {
-		double z0 = (x[(N - NS + i) * 2] - pred[i * 2]) / sc[0];
-		double z1 = (x[(N - NS + i) * 2 + 1] - pred[i * 2 + 1]) / sc[1];
-
-		mx = fmax(mx, fabs(out[i] - sqrt((z0 * z0 + z1 * z1) / 2)));
-		mc = fmax(mc, fabs(con[i * 2] + con[i * 2 + 1] - out[i] * out[i]));
-	}
-	ok(mx < 1e-12, "score = sqrt(mean_j (residual_j / scale_j)^2) (max error %g)", mx);
-	ok(mc < 1e-12, "contributions sum to score^2 (max error %g)", mc);
+	check_score_contract(&m, x + (N - NS) * 2, pred, NS, 2, out, con);
 
 	/* a NaN scores NaN; the rows after it are forecast as if it had been its forecast */
 	memcpy(y, x + (N - NS) * 2, sizeof(y));
@@ -186,23 +173,23 @@ edges(void)
 
 	for (int i = 0; i < 100; i++)
 		x[i] = i % 3;
-	r = fit(&m, &aiops_fam_holtwinters, "period=1", x, 100, 1, &e);
+	r = fit_spec(&m, &aiops_fam_holtwinters, "period=1", x, 100, 1, &e);
 	ok(r == AIOPS_ERR_USAGE && strstr(e.msg, "period=1"), "period=1: %s", e.msg);
 	aiops_model_release(&m);
-	r = fit(&m, &aiops_fam_holtwinters, "period=3.5", x, 100, 1, &e);
+	r = fit_spec(&m, &aiops_fam_holtwinters, "period=3.5", x, 100, 1, &e);
 	ok(r == AIOPS_ERR_USAGE, "period=3.5: %s", e.msg);
 	aiops_model_release(&m);
-	r = fit(&m, &aiops_fam_holtwinters, "period=3,alpha=1.5", x, 100, 1, &e);
+	r = fit_spec(&m, &aiops_fam_holtwinters, "period=3,alpha=1.5", x, 100, 1, &e);
 	ok(r == AIOPS_ERR_USAGE && strstr(e.msg, "alpha=1.5"), "alpha=1.5: %s", e.msg);
 	aiops_model_release(&m);
-	r = fit(&m, &aiops_fam_holtwinters, "period=3,gamma=-0.1", x, 100, 1, &e);
+	r = fit_spec(&m, &aiops_fam_holtwinters, "period=3,gamma=-0.1", x, 100, 1, &e);
 	ok(r == AIOPS_ERR_USAGE && strstr(e.msg, "gamma=-0.1"), "gamma=-0.1: %s", e.msg);
 	aiops_model_release(&m);
-	r = fit(&m, &aiops_fam_holtwinters, "", x, 47, 1, &e);
+	r = fit_spec(&m, &aiops_fam_holtwinters, "", x, 47, 1, &e);
 	ok(r == AIOPS_ERR_DATA && strstr(e.msg, "48 rows"), "47 rows for period 24: %s", e.msg);
 	aiops_model_release(&m);
 
-	r = fit(&m, &aiops_fam_holtwinters, "period=3,alpha=0.2", x, 96, 1, &e);
+	r = fit_spec(&m, &aiops_fam_holtwinters, "period=3,alpha=0.2", x, 96, 1, &e);
 	ok(r == AIOPS_OK, "a season that repeats exactly fits: %s", r ? e.msg : "ok");
 	aiops_forecast_holtwinters(&m, x + 96, 4, 1, pred);
 	ok(pred[0] == x[96] && pred[1] == x[97] && pred[2] == x[98] && pred[3] == x[99],
@@ -212,7 +199,7 @@ edges(void)
 	is_int(aiops_forecast_holtwinters(&m, x, 4, 2, pred), AIOPS_ERR_FORMAT,
 	    "a column count that is not the model's is refused");
 	aiops_model_release(&m);
-	fit(&m, &aiops_fam_zscore, "", x, 100, 1, &e);
+	fit_spec(&m, &aiops_fam_zscore, "", x, 100, 1, &e);
 	is_int(aiops_forecast_holtwinters(&m, x, 4, 1, pred), AIOPS_ERR_FORMAT,
 	    "aiops_forecast_holtwinters refuses a zscore model");
 	aiops_model_release(&m);

@@ -15,6 +15,7 @@
 
 #include "aiops.h"
 #include "tap.h"
+#include "famtest.h"
 
 extern const struct aiops_family aiops_fam_pca;
 
@@ -363,11 +364,10 @@ static void
 test_roundtrip(void)
 {
 	enum { N = 300, D = 5 };
-	static double x[N * D], s1[N], s2[N], c1[N * D], c2[N * D];
+	static double x[N * D];
 	struct aiops_rng rng;
-	struct aiops_model m, m2;
+	struct aiops_model m;
 	struct aiops_error e;
-	struct aiops_out o;
 	char path[64];
 
 	if (aiops_family_find("pca") == NULL) {
@@ -379,21 +379,7 @@ test_roundtrip(void)
 		x[i] = aiops_rng_normal(&rng) + (i % D == 2 ? x[i - 1] : 0);
 	snprintf(path, sizeof(path), "%s/pca.model", tmpdir);
 	ok(fit(&m, 2, 1, x, N, D, &e) == AIOPS_OK, "fit k=2 t2=1 for the round trip");
-	ok(aiops_out_open(&o, path, &e) == AIOPS_OK && aiops_model_write(&m, &o, &e) == AIOPS_OK &&
-	    aiops_out_commit(&o, &e) == AIOPS_OK, "model written");
-	if (!ok(aiops_model_load(&m2, path, &e) == AIOPS_OK, "model loaded")) {
-		diag("%s", e.msg);
-		aiops_model_release(&m);
-		return;
-	}
-	is_str(m2.family->name, "pca", "family survives");
-	aiops_model_score(&m, x, N, s1, c1, &e);
-	aiops_model_score(&m2, x, N, s2, c2, &e);
-	ok(memcmp(s1, s2, sizeof(s1)) == 0 && memcmp(c1, c2, sizeof(c1)) == 0,
-	    "loaded model scores bit for bit the same (T^2 and contributions)");
-	aiops_model_release(&m);
-	aiops_model_release(&m2);
-	unlink(path);
+	roundtrip(&m, x, N, path);
 }
 
 int

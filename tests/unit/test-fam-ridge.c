@@ -15,7 +15,7 @@
 #include "aiops.h"
 #include "forecast.h"
 #include "tap.h"
-#include "pyref.h"
+#include "famtest.h"
 
 extern const struct aiops_family aiops_fam_ridge;
 extern const struct aiops_family aiops_fam_zscore;
@@ -52,7 +52,7 @@ closed_form(void)
 		x[t * 2 + 1] = t < 3 ? t : 0.7 + 0.5 * x[(t - 1) * 2 + 1] - 0.2 * x[(t - 3) * 2 + 1] +
 		    0.3 * x[(t - 1) * 2] + 0.1 * x[(t - 2) * 2];
 	}
-	r = fit(&m, &aiops_fam_ridge, "p=3,lambda=0", x, NT, 2, &e);
+	r = fit_spec(&m, &aiops_fam_ridge, "p=3,lambda=0", x, NT, 2, &e);
 	ok(r == AIOPS_OK, "lambda=0 fit: %s", r ? e.msg : "ok");
 	for (int f = 0; f < 6; f++)
 		is_double(coef(&m, f, 1), want[f], 1e-10, "exact system: coefficient of lag %d, "
@@ -117,7 +117,7 @@ vs_sklearn(void)
 	make_var(x, N, 21);
 	snprintf(arg, sizeof(arg), "%d:%d:2.5", NT, P);
 	got = pyref(ridge_py, x, N, D, arg, ref, D * K + 2 * D + NF * D);
-	r = fit(&m, &aiops_fam_ridge, "p=2,lambda=2.5", x, NT, D, &e);
+	r = fit_spec(&m, &aiops_fam_ridge, "p=2,lambda=2.5", x, NT, D, &e);
 	ok(r == AIOPS_OK, "fit p=2 lambda=2.5 on three columns: %s", r ? e.msg : "ok");
 	if (!ok(got == D * K + 2 * D + NF * D, "scikit-learn Ridge ran (%d numbers)", got)) {
 		aiops_model_release(&m);
@@ -152,15 +152,14 @@ score_contract(void)
 	static double x[N * D], y[NS * D], pred[NS * D], p2[NS * D], out[NS], con[NS * D];
 	struct aiops_model m;
 	struct aiops_error e;
-	const double *sc, *B, *ic;
-	double mx = 0, mc = 0, mn = 0;
+	const double *B, *ic;
+	double mn = 0;
 	int r, same = 1;
 
 	make_var(x, N, 9);
-	r = fit(&m, &aiops_fam_ridge, "", x, NT, D, &e);
+	r = fit_spec(&m, &aiops_fam_ridge, "", x, NT, D, &e);
 	ok(r == AIOPS_OK, "defaults (p=3, lambda=1) fit: %s", r ? e.msg : "ok");
 	is_int(aiops_model_get(&m, "coef")->rows, P * D, "default p=3: 9 features");
-	sc = aiops_model_get(&m, "scale")->v;
 	B = aiops_model_get(&m, "coef")->v;
 	ic = aiops_model_get(&m, "intercept")->v;
 	aiops_forecast_ridge(&m, x + NT * D, NS, D, pred);
@@ -172,20 +171,7 @@ score_contract(void)
 			mn = fmax(mn, fabs(f - pred[(t - NT) * D + j]));
 		}
 	ok(mn < 1e-10, "%d forecasts (batches of 512) = a plain loop (max difference %g)", NS, mn);
-	r = aiops_model_score(&m, x + NT * D, NS, out, con, &e);
-	ok(r == AIOPS_OK, "score: %s", r ? e.msg : "ok");
-	for (int i = 0; i < NS; i++) {
-		double s = 0, c = 0;
-		for (int j = 0; j < D; j++) {
-			double z = (x[(NT + i) * D + j] - pred[i * D + j]) / sc[j];
-			s += z * z;
-			c += con[i * D + j];
-		}
-		mx = fmax(mx, fabs(out[i] - sqrt(s / D)));
-		mc = fmax(mc, fabs(c - out[i] * out[i]));
-	}
-	ok(mx < 1e-12, "score = sqrt(mean_j (residual_j / scale_j)^2) (max error %g)", mx);
-	ok(mc < 1e-12, "contributions sum to score^2 (max error %g)", mc);
+	check_score_contract(&m, x + NT * D, pred, NS, D, out, con);
 
 	/* NaNs in two batches, one on a batch's last row */
 	memcpy(y, x + NT * D, sizeof(y));
@@ -217,11 +203,11 @@ edges(void)
 		x[i * 2] = 4;
 		x[i * 2 + 1] = sin(i);
 	}
-	r = fit(&m, &aiops_fam_ridge, "lambda=0", x, 100, 2, &e);
+	r = fit_spec(&m, &aiops_fam_ridge, "lambda=0", x, 100, 2, &e);
 	ok(r == AIOPS_ERR_DATA && strstr(e.msg, "singular"), "lambda=0, a constant column: %s",
 	    e.msg);
 	aiops_model_release(&m);
-	r = fit(&m, &aiops_fam_ridge, "lambda=0.5", x, 96, 2, &e);
+	r = fit_spec(&m, &aiops_fam_ridge, "lambda=0.5", x, 96, 2, &e);
 	ok(r == AIOPS_OK, "lambda=0.5, a constant column: %s", r ? e.msg : "ok");
 	aiops_forecast_ridge(&m, x + 96 * 2, 4, 2, pred);
 	is_double(pred[3 * 2], 4, 1e-12, "the constant column is forecast as itself");
@@ -229,24 +215,24 @@ edges(void)
 	    "a column count that is not the model's is refused");
 	aiops_model_release(&m);
 
-	r = fit(&m, &aiops_fam_ridge, "p=0", x, 100, 2, &e);
+	r = fit_spec(&m, &aiops_fam_ridge, "p=0", x, 100, 2, &e);
 	ok(r == AIOPS_ERR_USAGE && strstr(e.msg, "p=0"), "p=0: %s", e.msg);
 	aiops_model_release(&m);
-	r = fit(&m, &aiops_fam_ridge, "p=2.5", x, 100, 2, &e);
+	r = fit_spec(&m, &aiops_fam_ridge, "p=2.5", x, 100, 2, &e);
 	ok(r == AIOPS_ERR_USAGE && strstr(e.msg, "p=2.5"), "p=2.5: %s", e.msg);
 	aiops_model_release(&m);
-	r = fit(&m, &aiops_fam_ridge, "lambda=-1", x, 100, 2, &e);
+	r = fit_spec(&m, &aiops_fam_ridge, "lambda=-1", x, 100, 2, &e);
 	ok(r == AIOPS_ERR_USAGE && strstr(e.msg, "lambda=-1"), "lambda=-1: %s", e.msg);
 	aiops_model_release(&m);
-	r = fit(&m, &aiops_fam_ridge, "p=3,lambda=0", x, 9, 2, &e);
+	r = fit_spec(&m, &aiops_fam_ridge, "p=3,lambda=0", x, 9, 2, &e);
 	ok(r == AIOPS_ERR_DATA && strstr(e.msg, "at least 10 rows"), "lambda=0 needs p + pd + 1: %s",
 	    e.msg);
 	aiops_model_release(&m);
-	r = fit(&m, &aiops_fam_ridge, "p=3", x, 4, 2, &e);
+	r = fit_spec(&m, &aiops_fam_ridge, "p=3", x, 4, 2, &e);
 	ok(r == AIOPS_ERR_DATA && strstr(e.msg, "at least 5 rows"), "lambda>0 needs p + 2: %s",
 	    e.msg);
 	aiops_model_release(&m);
-	fit(&m, &aiops_fam_zscore, "", x, 100, 2, &e);
+	fit_spec(&m, &aiops_fam_zscore, "", x, 100, 2, &e);
 	is_int(aiops_forecast_ridge(&m, x, 4, 2, pred), AIOPS_ERR_FORMAT,
 	    "aiops_forecast_ridge refuses a zscore model");
 	aiops_model_release(&m);
