@@ -551,40 +551,6 @@ aiops_tensor_init(struct aiops_tensor *t, const struct aiops_tensor_info *ti)
 	return aiops_tinfo_copy(&t->info, ti);
 }
 
-int
-aiops_tensor_push(struct aiops_tensor *t, int64_t ts, const double *vals, int label)
-{
-	size_t nc = t->info.ncols;
-
-	if (t->nrows == t->cap) {
-		size_t n = t->cap ? t->cap * 2 : 1024;
-		double *x = aiops_reallocarray(t->x, n, nc * sizeof(double));
-		if (x == NULL)
-			return AIOPS_ERR_NOMEM;
-		t->x = x;
-		if (t->info.has_ts) {
-			int64_t *p = aiops_reallocarray(t->ts, n, sizeof(int64_t));
-			if (p == NULL)
-				return AIOPS_ERR_NOMEM;
-			t->ts = p;
-		}
-		if (t->info.has_labels) {
-			unsigned char *p = aiops_realloc(t->y, n);
-			if (p == NULL)
-				return AIOPS_ERR_NOMEM;
-			t->y = p;
-		}
-		t->cap = n;
-	}
-	memcpy(t->x + t->nrows * nc, vals, nc * sizeof(double));
-	if (t->info.has_ts)
-		t->ts[t->nrows] = ts;
-	if (t->info.has_labels)
-		t->y[t->nrows] = label > 0;
-	t->nrows++;
-	return AIOPS_OK;
-}
-
 /* Make room for n rows at once (a hint: pushing more still works). */
 static int
 tensor_reserve(struct aiops_tensor *t, size_t n)
@@ -592,8 +558,10 @@ tensor_reserve(struct aiops_tensor *t, size_t n)
 	size_t nc = t->info.ncols;
 	double *x;
 
-	if (n <= t->cap || n > SIZE_MAX / sizeof(double) / (nc ? nc : 1))
+	if (n <= t->cap)
 		return AIOPS_OK;
+	if (n > SIZE_MAX / sizeof(double) / (nc ? nc : 1))
+		return AIOPS_ERR_NOMEM;
 	if ((x = aiops_reallocarray(t->x, n, nc * sizeof(double))) == NULL)
 		return AIOPS_ERR_NOMEM;
 	t->x = x;
@@ -613,6 +581,22 @@ tensor_reserve(struct aiops_tensor *t, size_t n)
 	return AIOPS_OK;
 }
 
+int
+aiops_tensor_push(struct aiops_tensor *t, int64_t ts, const double *vals, int label)
+{
+	size_t nc = t->info.ncols;
+
+	if (t->nrows == t->cap && tensor_reserve(t, t->cap ? t->cap * 2 : 1024) != AIOPS_OK)
+		return AIOPS_ERR_NOMEM;
+	memcpy(t->x + t->nrows * nc, vals, nc * sizeof(double));
+	if (t->info.has_ts)
+		t->ts[t->nrows] = ts;
+	if (t->info.has_labels)
+		t->y[t->nrows] = label > 0;
+	t->nrows++;
+	return AIOPS_OK;
+}
+
 static int
 load_from(struct aiops_tensor *t, struct aiops_src *src, size_t hint, struct aiops_error *e)
 {
@@ -627,11 +611,12 @@ load_from(struct aiops_tensor *t, struct aiops_src *src, size_t hint, struct aio
 		k = nomem(e);
 		goto out;
 	}
-	if ((row = aiops_calloc(r.info.ncols, sizeof(double))) == NULL ||
-	    tensor_reserve(t, hint) != AIOPS_OK) {
+	if ((row = aiops_calloc(r.info.ncols, sizeof(double))) == NULL) {
 		k = nomem(e);
 		goto out;
 	}
+	/* the trailer's count is not verified yet: reserving is advisory, rows still grow */
+	(void)tensor_reserve(t, hint);
 	while ((k = aiops_treader_next(&r, &ts, row, &lab, e)) == 1)
 		if (aiops_tensor_push(t, ts, row, lab) != AIOPS_OK) {
 			k = nomem(e);

@@ -143,6 +143,21 @@ main(void)
 	aiops_tensor_release(&t);
 	free(buf);
 
+	/* a loaded file whose trailer claims more rows than it holds: the count is
+	 * only a hint for reserving, and the mismatch is still a format error */
+	{
+		FILE *fp;
+		snprintf(path, sizeof(path), "%s/t.tensor", dir);
+		n = make(path, 10, AIOPS_F64, &buf);
+		aiops_put_u64(buf + n - 12, 150);
+		fp = fopen(path, "wb");
+		fwrite(buf, 1, n, fp);
+		fclose(fp);
+		ok(aiops_tensor_load(&t, path, &e) == AIOPS_ERR_FORMAT, "tampered row count on load: %s",
+		    e.msg);
+		free(buf);
+	}
+
 	/* zero rows */
 	snprintf(path, sizeof(path), "%s/c.tensor", dir);
 	n = make(path, 0, AIOPS_F64, &buf);
