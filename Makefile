@@ -4,7 +4,7 @@
 #   1. cmd/aiops-NAME.c  - options, I/O wiring, exit statuses; calls lib/ only
 #   2. man/aiops-NAME.1  - mdoc; SYNOPSIS identical to the -h usage string
 #   3. tests/tNNNN-NAME.sh - git-style shell tests (bad inputs too)
-#   4. add NAME to CMDS below
+#   (CMDS is every cmd/aiops-*.c; nothing to register)
 # Adding a library file: lib/NAME.c (+ its header); it is picked up by the wildcard.
 #
 # make              build build/lib/libaiops.a and build/bin/aiops-*
@@ -13,7 +13,7 @@
 # make bench        benchmarks; ratios against peers measured in the same run
 # make install PREFIX=/usr/local
 
-CMDS = ingest train
+CMDS = $(patsubst cmd/aiops-%.c,%,$(wildcard cmd/aiops-*.c))
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -21,11 +21,12 @@ PKGS     = openblas lapacke zlib libarchive libcurl libcrypto jansson
 PROVE   ?= prove
 JOBS    ?= 2
 
+# BUILD: the output directory (default build; build/san when sanitized)
 ifeq ($(strip $(SANITIZE)),)
-B        = build
+B        = $(or $(BUILD),build)
 SANFLAGS =
 else
-B        = build/san
+B        = $(or $(BUILD),build/san)
 SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
@@ -49,7 +50,8 @@ LIBA     = $(B)/lib/libaiops.a
 BINS     = $(CMDS:%=$(B)/bin/aiops-%)
 UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNITS    = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-HELPERS  = $(B)/tests/gencsv
+HELPER_SRC = $(wildcard tests/helpers/*.c)
+HELPERS  = $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
 
 all: $(BINS)
 
@@ -70,9 +72,9 @@ $(B)/tests/test-%: $(B)/obj/tests/unit/test-%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
-$(B)/tests/gencsv: tests/helpers/gencsv.c
+$(B)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -O2 -Wall -Wextra $(SANFLAGS) -o $@ $<
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra $(SANFLAGS) -o $@ $<
 
 check: all $(UNITS) $(HELPERS)
 	AIOPS_BIN=$(CURDIR)/$(B)/bin AIOPS_TESTBIN=$(CURDIR)/$(B)/tests \
@@ -87,10 +89,11 @@ bench: all $(HELPERS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-		$(DESTDIR)$(PREFIX)/share/man/man5
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	for f in man/*.7; do test -e "$$f" || continue; install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/man/man7/; done
 
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[157]

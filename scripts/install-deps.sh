@@ -6,9 +6,10 @@ set -eu
 BUILD_DEPS='build-essential pkg-config libopenblas-dev liblapacke-dev zlib1g-dev
 libarchive-dev libcurl4-openssl-dev libssl-dev libjansson-dev'
 # prove comes with perl; python3-* are the reference implementations some tests compare with;
-# GNU time measures the benchmarks' peak memory.
+# GNU time measures the benchmarks' peak memory; docker-registry and skopeo are the real OCI
+# registry and client the push tests use; chromium renders the eval plot in its test.
 TEST_DEPS='mandoc prometheus python3-numpy python3-pandas python3-sklearn python3-statsmodels
-curl ca-certificates perl time'
+python3-scipy curl ca-certificates perl time docker-registry skopeo chromium'
 
 usage() {
 	echo "usage: install-deps.sh [-n] [--no-update]"
