@@ -52,6 +52,8 @@ UNIT_SRC = $(wildcard tests/unit/test-*.c)
 UNITS    = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 HELPER_SRC = $(wildcard tests/helpers/*.c)
 HELPERS  = $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
+BENCH_SRC = $(wildcard scripts/bench/*.c)
+BENCHES  = $(BENCH_SRC:scripts/bench/%.c=$(B)/bench/%)
 
 all: $(BINS)
 
@@ -72,6 +74,10 @@ $(B)/tests/test-%: $(B)/obj/tests/unit/test-%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
+$(B)/bench/%: $(B)/obj/scripts/bench/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+
 $(B)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra $(SANFLAGS) -o $@ $<
@@ -84,8 +90,9 @@ check: all $(UNITS) $(HELPERS)
 	AIOPS_SANITIZE="$(SANITIZE)" \
 	$(PROVE) -j$(JOBS) --exec 'sh' tests/t[0-9]*.sh
 
-bench: all $(HELPERS)
-	AIOPS_BIN=$(CURDIR)/$(B)/bin AIOPS_TESTBIN=$(CURDIR)/$(B)/tests scripts/bench/run.sh
+bench: all $(HELPERS) $(BENCHES)
+	AIOPS_BIN=$(CURDIR)/$(B)/bin AIOPS_TESTBIN=$(CURDIR)/$(B)/tests \
+	AIOPS_BENCHBIN=$(CURDIR)/$(B)/bench scripts/bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -2,56 +2,127 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "metrics.h"
 
+/* A score as a key whose unsigned order is the scores' descending order, and its label. */
 struct sy {
-	double s;
-	unsigned char y;
+	uint64_t k;
+	uint64_t y;
 };
 
-static int
-cmp_desc(const void *a, const void *b)
+static uint64_t
+desc_key(double s)
 {
-	double x = ((const struct sy *)a)->s, y = ((const struct sy *)b)->s;
+	uint64_t u;
 
-	return (x < y) - (x > y);
+	if (s == 0)
+		s = 0;          /* -0 and +0 are one score */
+	memcpy(&u, &s, sizeof(u));
+	u = (u & 0x8000000000000000ull) ? ~u : u | 0x8000000000000000ull;
+	return ~u;
+}
+
+static double
+key_score(uint64_t k)
+{
+	uint64_t u = ~k;
+	double s;
+
+	u = (u & 0x8000000000000000ull) ? u & ~0x8000000000000000ull : ~u;
+	memcpy(&s, &u, sizeof(s));
+	return s;
+}
+
+/*
+ * LSD radix sort on k, 11 bits a pass, stable; a pass whose digit is the
+ * same in every key is skipped (scores in a narrow range share their
+ * exponent bits). The result is in v. AIOPS_OK or AIOPS_ERR_NOMEM.
+ */
+static int
+radix_sort(struct sy *v, struct sy *tmp, size_t m)
+{
+	enum { BITS = 11, BUCKETS = 1 << BITS };
+	static const int passes = (64 + BITS - 1) / BITS;
+	size_t (*cnt)[BUCKETS] = aiops_calloc((size_t)passes, sizeof(*cnt));
+	struct sy *src = v, *dst = tmp;
+
+	if (cnt == NULL)
+		return AIOPS_ERR_NOMEM;
+	for (size_t i = 0; i < m; i++)
+		for (int p = 0; p < passes; p++)
+			cnt[p][(v[i].k >> (p * BITS)) & (BUCKETS - 1)]++;
+	for (int p = 0; p < passes; p++) {
+		size_t sum = 0, *c = cnt[p];
+		int shift = p * BITS;
+
+		if (m == 0 || c[(v[0].k >> shift) & (BUCKETS - 1)] == m)
+			continue;
+		for (size_t b = 0; b < BUCKETS; b++) {
+			size_t t = c[b];
+			c[b] = sum;
+			sum += t;
+		}
+		for (size_t i = 0; i < m; i++)
+			dst[c[(src[i].k >> shift) & (BUCKETS - 1)]++] = src[i];
+		{
+			struct sy *t = src;
+			src = dst;
+			dst = t;
+		}
+	}
+	if (src != v)
+		memcpy(v, src, m * sizeof(*v));
+	aiops_free(cnt);
+	return AIOPS_OK;
 }
 
 int
 aiops_rank_metrics(const double *score, const unsigned char *y, size_t n,
     struct aiops_rank *out, struct aiops_error *e)
 {
-	struct sy *v = aiops_calloc(n ? n : 1, sizeof(*v));
+	struct sy *v = aiops_malloc((n ? n : 1) * sizeof(*v));
+	struct sy *tmp = aiops_malloc((n ? n : 1) * sizeof(*v));
 	size_t m = 0, tp = 0, fp = 0, P = 0, N;
 	double prev_r = 0, prev_fpr = 0, prev_tpr = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (v == NULL)
+	if (v == NULL || tmp == NULL) {
+		aiops_free(v);
+		aiops_free(tmp);
 		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	}
 	for (size_t i = 0; i < n; i++)
 		if (!isnan(score[i])) {
-			v[m].s = score[i];
+			v[m].k = desc_key(score[i]);
 			v[m].y = y[i] ? 1 : 0;
 			P += v[m].y;
 			m++;
 		}
 	if (m == 0 || P == 0) {
 		aiops_free(v);
+		aiops_free(tmp);
 		return aiops_error_set(e, AIOPS_ERR_DATA, m == 0 ? "no scores to evaluate" :
 		    "the labels have no anomalies: F1 and AUC-PR are undefined");
 	}
-	qsort(v, m, sizeof(*v), cmp_desc);
+	if (radix_sort(v, tmp, m) != AIOPS_OK) {
+		aiops_free(v);
+		aiops_free(tmp);
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	}
+	aiops_free(tmp);
 	N = m - P;
 	out->n = m;
 	out->npos = P;
 	out->best_f1 = 0;
 	out->best_thr = INFINITY;
 	for (size_t i = 0; i < m; ) {
-		double s = v[i].s, p, r, f1, fpr, tpr;
+		uint64_t k = v[i].k;
+		double s = key_score(k), p, r, f1, fpr, tpr;
 		/* all rows with the same score fall on the same side of a threshold */
-		for (; i < m && v[i].s == s; i++) {
+		for (; i < m && v[i].k == k; i++) {
 			tp += v[i].y;
 			fp += !v[i].y;
 		}

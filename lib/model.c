@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "model.h"
+#include "parse.h"
 
 static int
 nomem(struct aiops_error *e)
@@ -69,8 +70,13 @@ aiops_params_format(const struct aiops_params *p, char *out, size_t outsz)
 	size_t k = 0;
 
 	out[0] = '\0';
-	for (size_t i = 0; i < p->n && k < outsz; i++)
-		k += (size_t)snprintf(out + k, outsz - k, "%s%s=%.17g", i ? "," : "", p->name[i], p->v[i]);
+	for (size_t i = 0; i < p->n && k < outsz; i++) {
+		char v[40];
+
+		/* the shortest text that reads back as the same number: 0.3, not 0.2999... */
+		aiops_format_double(p->v[i], 0, v, sizeof(v));
+		k += (size_t)snprintf(out + k, outsz - k, "%s%s=%s", i ? "," : "", p->name[i], v);
+	}
 	return (int)(k < outsz ? k : outsz - 1);
 }
 
