@@ -10,7 +10,7 @@
 #include "aiops.h"
 
 static const char usage_text[] =
-"usage: aiops-ingest [-hq] [-O format] [-o output] [--agg func] [--drop cols]\n"
+"usage: aiops-ingest [-hqu] [-O format] [-o output] [--agg func] [--drop cols]\n"
 "                    [--drop-constant] [--dtype type] [--fill policy]\n"
 "                    [--header | --no-header] [--info] [--label-col col]\n"
 "                    [--labels file] [--long] [--max-gap n]\n"
@@ -143,7 +143,7 @@ main(int argc, char *argv[])
 
 	aiops_cmd_init(argv[0]);
 	aiops_ingest_opts_init(&o);
-	while ((c = getopt_long(argc, argv, "hO:o:q", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hO:o:qu", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 		case O_HELP:
@@ -157,6 +157,7 @@ main(int argc, char *argv[])
 			break;
 		case 'o': o.output = optarg; break;
 		case 'q': quiet = 1; break;
+		case 'u': o.unbuffered = 1; break;
 		case O_AGG:
 			if ((o.agg = aiops_agg_parse(optarg)) < 0)
 				bad_arg("--agg", optarg, "mean, last, min, max, sum or count");

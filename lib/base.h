@@ -104,6 +104,7 @@ struct aiops_out {
 	uint64_t off;    /* bytes handed to write() so far */
 	int slot;        /* cleanup registry slot, -1 if none */
 	int direct;      /* a device or FIFO written in place */
+	int unbuffered;  /* set by the caller: every aiops_out_write() is flushed at once */
 };
 
 int aiops_out_open(struct aiops_out *o, const char *path, struct aiops_error *e);

@@ -612,7 +612,9 @@ setup_chain(struct run *R)
 		r = aiops_sink_collect(&R->final, &R->buf, R->e);
 	} else {
 		int fmt = o->format >= 0 ? o->format : aiops_format_from_name(o->output);
-		if ((r = aiops_out_open(&R->out, o->output, R->e)) != AIOPS_OK)
+		if ((r = aiops_out_open(&R->out, o->output, R->e)) == AIOPS_OK)
+			R->out.unbuffered = o->unbuffered;
+		else
 			return r;
 		R->out_open = 1;
 		r = aiops_sink_writer(&R->final, fmt, &R->out, &R->oinfo, R->e);

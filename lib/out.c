@@ -165,7 +165,7 @@ aiops_out_write(struct aiops_out *o, const void *p, size_t n, struct aiops_error
 	if (o->len + n <= o->cap) {
 		memcpy(o->buf + o->len, s, n);
 		o->len += n;
-		return AIOPS_OK;
+		return o->unbuffered ? aiops_out_flush(o, e) : AIOPS_OK;
 	}
 	if (aiops_out_flush(o, e) != AIOPS_OK)
 		return e ? e->code : AIOPS_ERR_IO;
@@ -173,7 +173,7 @@ aiops_out_write(struct aiops_out *o, const void *p, size_t n, struct aiops_error
 		return write_all(o, s, n, e);
 	memcpy(o->buf, s, n);
 	o->len = n;
-	return AIOPS_OK;
+	return o->unbuffered ? aiops_out_flush(o, e) : AIOPS_OK;
 }
 
 int

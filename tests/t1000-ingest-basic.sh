@@ -545,7 +545,7 @@ test_expect_success '-h prints the usage on stdout and exits 0' '
 	aiops-ingest -h >out 2>err &&
 	test_must_be_empty err &&
 	head -n 1 out >first &&
-	test_grep "^usage: aiops-ingest \\[-hq\\]" first &&
+	test_grep "^usage: aiops-ingest \\[-hqu\\]" first &&
 	test_grep "\\[--time-unit unit\\]" out &&
 	test_grep "aiops-ingest --prom query --start time --end time --step duration" out
 '
@@ -559,7 +559,7 @@ test_expect_success MANDOC '-h output equals the SYNOPSIS of aiops-ingest(1)' '
 	sed -e "1s/^usage://" usage |
 	awk "{ for (i = 1; i <= NF; i++) { printf \"%s%s\", sep, \$i; sep = \" \" } } END { print \"\" }" >expect &&
 	awk "{ for (i = 1; i <= NF; i++) { printf \"%s%s\", sep, \$i; sep = \" \" } } END { print \"\" }" synopsis >actual &&
-	test_grep "^aiops-ingest \\[-hq\\]" actual &&
+	test_grep "^aiops-ingest \\[-hqu\\]" actual &&
 	test_cmp expect actual
 '
 
