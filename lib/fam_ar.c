@@ -692,6 +692,34 @@ aiops_forecast_arima(const struct aiops_model *m, const double *x, size_t n, siz
 	return AIOPS_OK;
 }
 
+int
+aiops_advance_arima(struct aiops_model *m, const double *x, size_t n, size_t D)
+{
+	const struct aiops_array *tl = aiops_model_get(m, "tail");
+	const struct aiops_array *et = aiops_model_get(m, "etail");
+	struct ar_state st;
+	double *pred;
+	int r;
+
+	if ((r = ar_state_init(&st, m, D)) != AIOPS_OK)
+		return r;
+	if ((pred = aiops_calloc(n ? n * D : 1, sizeof(double))) == NULL) {
+		ar_state_release(&st);
+		return AIOPS_ERR_NOMEM;
+	}
+	ar_state_run(&st, x, n, pred);
+	/* back into the model's own arrays (rows oldest first, as fit stores them) */
+	for (size_t j = 0; j < D; j++) {
+		for (size_t k = 0; k < st.P; k++)
+			tl->v[k * D + j] = st.yh[j * st.P + k];
+		for (size_t k = 0; k < st.q; k++)
+			et->v[k * D + j] = st.eh[j * st.q + k];
+	}
+	aiops_free(pred);
+	ar_state_release(&st);
+	return AIOPS_OK;
+}
+
 /* Forecast and score in batches of rows, so that no n x D forecast is held. */
 static int
 ar_score(const struct aiops_model *m, const double *x, size_t n, size_t D, double *out,

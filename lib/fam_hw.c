@@ -252,3 +252,40 @@ const struct aiops_family aiops_fam_holtwinters = {
 	"beta (trend, default 0.1), gamma (season, default 0.1); weights in [0, 1]",
 	hw_params, hw_min_rows, hw_fit, hw_score
 };
+
+int
+aiops_advance_holtwinters(struct aiops_model *m, const double *x, size_t n, size_t D)
+{
+	const struct aiops_array *lv = aiops_model_get(m, "level");
+	const struct aiops_array *tr = aiops_model_get(m, "trend");
+	const struct aiops_array *se = aiops_model_get(m, "season");
+	struct hw_par h;
+	double *s, *tmp, *pred;
+
+	if (m->family != &aiops_fam_holtwinters || get_par(&m->params, &h, NULL) != AIOPS_OK)
+		return AIOPS_ERR_FORMAT;
+	if (!lv || !tr || !se || lv->rows != 1 || tr->rows != 1 || se->rows != h.m ||
+	    lv->cols != D || tr->cols != D || se->cols != D)
+		return AIOPS_ERR_FORMAT;
+	s = aiops_calloc(h.m, sizeof(double));
+	tmp = aiops_calloc(h.m, sizeof(double));
+	pred = aiops_calloc(n ? n : 1, sizeof(double));
+	if (!s || !tmp || !pred) {
+		aiops_free(s);
+		aiops_free(tmp);
+		aiops_free(pred);
+		return AIOPS_ERR_NOMEM;
+	}
+	/* the arrays are the model's own: update them in place */
+	for (size_t j = 0; j < D; j++) {
+		for (size_t i = 0; i < h.m; i++)
+			s[i] = se->v[i * D + j];
+		hw_run(&h, &lv->v[j], &tr->v[j], s, x + j, n, D, pred, 1, tmp);
+		for (size_t i = 0; i < h.m; i++)
+			se->v[i * D + j] = s[i];
+	}
+	aiops_free(s);
+	aiops_free(tmp);
+	aiops_free(pred);
+	return AIOPS_OK;
+}

@@ -306,6 +306,37 @@ aiops_forecast_ridge(const struct aiops_model *m, const double *x, size_t n, siz
 	return AIOPS_OK;
 }
 
+int
+aiops_advance_ridge(struct aiops_model *m, const double *x, size_t n, size_t D)
+{
+	const struct aiops_array *tl = aiops_model_get(m, "tail");
+	struct ridge_par rp;
+	double *pred;
+	int r;
+
+	if (m->family != &aiops_fam_ridge || get_par(&m->params, &rp, NULL) != AIOPS_OK || !tl ||
+	    tl->rows != rp.p || tl->cols != D)
+		return AIOPS_ERR_FORMAT;
+	if ((pred = aiops_calloc(n ? n * D : 1, sizeof(double))) == NULL)
+		return AIOPS_ERR_NOMEM;
+	/* a missing value stands for its forecast in the history, as in ridge_run */
+	if ((r = aiops_forecast_ridge(m, x, n, D, pred)) == AIOPS_OK) {
+		for (size_t k = 0; k < rp.p; k++) {
+			double *row = tl->v + k * D;
+
+			if (n + k >= rp.p) {
+				size_t i = (n + k - rp.p) * D;
+				for (size_t j = 0; j < D; j++)
+					row[j] = isnan(x[i + j]) ? pred[i + j] : x[i + j];
+			} else {
+				memmove(row, tl->v + (n + k) * D, D * sizeof(double));
+			}
+		}
+	}
+	aiops_free(pred);
+	return r;
+}
+
 static int
 ridge_score(const struct aiops_model *m, const double *x, size_t n, size_t D, double *out,
     double *contrib, struct aiops_error *e)

@@ -31,6 +31,23 @@ int aiops_forecast_ridge(const struct aiops_model *m, const double *x, size_t n,
     double *pred);
 
 /*
+ * Move a fitted model's state past the n rows x (as if they had followed
+ * the training rows), so that the next forecast is that of the row after
+ * them: the online path (aiops-eval --stream). A NaN is replaced by its
+ * forecast, as above. Same errors as the forecast functions.
+ */
+int aiops_advance_arima(struct aiops_model *m, const double *x, size_t n, size_t d);
+int aiops_advance_holtwinters(struct aiops_model *m, const double *x, size_t n, size_t d);
+int aiops_advance_ridge(struct aiops_model *m, const double *x, size_t n, size_t d);
+
+/*
+ * Dispatch on m's family: the forecasts of n rows x of m->ncols columns, and
+ * the state advance. AIOPS_ERR_USAGE when m's family is not a forecaster.
+ */
+int aiops_forecast(const struct aiops_model *m, const double *x, size_t n, double *pred);
+int aiops_forecast_advance(struct aiops_model *m, const double *x, size_t n);
+
+/*
  * Shared by the forecaster families. The residual scale of r[0..n) (NaN
  * ignored; r is reordered): 1.4826 MAD about the median; when that is not
  * above floor, 1.2533 times the mean absolute deviation; when that is not
