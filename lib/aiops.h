@@ -14,6 +14,9 @@
 #include "search.h"
 #include "train.h"
 #include "forecast.h"
+#include "score.h"
+#include "evalmetrics.h"
+#include "plot.h"
 #include "cmdutil.h"
 
 #endif

@@ -125,4 +125,12 @@ im.save(\"sq.png\")
 	test_expect_code 2 "$PYTHON" "$PNGCHECK" --decoder zlib bad.png
 '
 
+test_expect_success CHROMIUM 'aiops-eval --plot of the shipped demo data renders and is not blank' '
+	aiops-ingest -q --step 5m --labels "$TESTDATA/metrics-demo.labels" --split 0.6 \
+		--scale zscore -o demo "$TESTDATA/metrics-demo.csv" &&
+	aiops-train -q --space zscore -o demo.model demo.train.tensor &&
+	aiops-eval -q --plot eval.svg demo.model demo.test.tensor &&
+	plot_renders eval.svg
+'
+
 test_done
