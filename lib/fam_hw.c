@@ -203,20 +203,31 @@ out:
 
 /* ---- forecast and score ----------------------------------------------------- */
 
+/* The parameters and state arrays of a fitted holtwinters model of D columns. */
+static int
+hw_state(const struct aiops_model *m, size_t D, struct hw_par *h,
+    const struct aiops_array **lv, const struct aiops_array **tr, const struct aiops_array **se)
+{
+	*lv = aiops_model_get(m, "level");
+	*tr = aiops_model_get(m, "trend");
+	*se = aiops_model_get(m, "season");
+	if (m->family != &aiops_fam_holtwinters || get_par(&m->params, h, NULL) != AIOPS_OK)
+		return AIOPS_ERR_FORMAT;
+	if (!*lv || !*tr || !*se || (*lv)->rows != 1 || (*tr)->rows != 1 || (*se)->rows != h->m ||
+	    (*lv)->cols != D || (*tr)->cols != D || (*se)->cols != D)
+		return AIOPS_ERR_FORMAT;
+	return AIOPS_OK;
+}
+
 int
 aiops_forecast_holtwinters(const struct aiops_model *m, const double *x, size_t n, size_t D,
     double *pred)
 {
-	const struct aiops_array *lv = aiops_model_get(m, "level");
-	const struct aiops_array *tr = aiops_model_get(m, "trend");
-	const struct aiops_array *se = aiops_model_get(m, "season");
+	const struct aiops_array *lv, *tr, *se;
 	struct hw_par h;
 	double *s, *tmp;
 
-	if (m->family != &aiops_fam_holtwinters || get_par(&m->params, &h, NULL) != AIOPS_OK)
-		return AIOPS_ERR_FORMAT;
-	if (!lv || !tr || !se || lv->rows != 1 || tr->rows != 1 || se->rows != h.m ||
-	    lv->cols != D || tr->cols != D || se->cols != D)
+	if (hw_state(m, D, &h, &lv, &tr, &se) != AIOPS_OK)
 		return AIOPS_ERR_FORMAT;
 	s = aiops_calloc(h.m, sizeof(double));
 	tmp = aiops_calloc(h.m, sizeof(double));
@@ -256,16 +267,11 @@ const struct aiops_family aiops_fam_holtwinters = {
 int
 aiops_advance_holtwinters(struct aiops_model *m, const double *x, size_t n, size_t D)
 {
-	const struct aiops_array *lv = aiops_model_get(m, "level");
-	const struct aiops_array *tr = aiops_model_get(m, "trend");
-	const struct aiops_array *se = aiops_model_get(m, "season");
+	const struct aiops_array *lv, *tr, *se;
 	struct hw_par h;
 	double *s, *tmp, *pred;
 
-	if (m->family != &aiops_fam_holtwinters || get_par(&m->params, &h, NULL) != AIOPS_OK)
-		return AIOPS_ERR_FORMAT;
-	if (!lv || !tr || !se || lv->rows != 1 || tr->rows != 1 || se->rows != h.m ||
-	    lv->cols != D || tr->cols != D || se->cols != D)
+	if (hw_state(m, D, &h, &lv, &tr, &se) != AIOPS_OK)
 		return AIOPS_ERR_FORMAT;
 	s = aiops_calloc(h.m, sizeof(double));
 	tmp = aiops_calloc(h.m, sizeof(double));
