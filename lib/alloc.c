@@ -3,6 +3,7 @@
  * (AIOPS_FAIL_ALLOC=N fails the N-th and later allocations).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,26 +11,30 @@
 
 #include "base.h"
 
-static long fail_at = -1;   /* -1: not read yet, 0: off */
-static long nalloc;
+static long fail_at;        /* 0: off */
+static long nalloc;         /* allocations so far, counted atomically (threads allocate too) */
+static pthread_once_t fail_once = PTHREAD_ONCE_INIT;
+
+static void
+read_fail_at(void)
+{
+	const char *s = getenv("AIOPS_FAIL_ALLOC");
+	char *end;
+
+	if (s != NULL && *s != '\0') {
+		long v = strtol(s, &end, 10);
+		if (*end == '\0' && v > 0)
+			fail_at = v;
+	}
+}
 
 static int
 should_fail(void)
 {
-	if (fail_at < 0) {
-		const char *s = getenv("AIOPS_FAIL_ALLOC");
-		char *end;
-
-		fail_at = 0;
-		if (s != NULL && *s != '\0') {
-			long v = strtol(s, &end, 10);
-			if (*end == '\0' && v > 0)
-				fail_at = v;
-		}
-	}
+	pthread_once(&fail_once, read_fail_at);
 	if (fail_at == 0)
 		return 0;
-	return ++nalloc >= fail_at;
+	return __atomic_add_fetch(&nalloc, 1, __ATOMIC_RELAXED) >= fail_at;
 }
 
 void *
