@@ -1,6 +1,7 @@
 #!/bin/sh
 # demo.sh - the README's first command, after the install and build: runs the
-# pipeline as far as it exists today (ingest, train, eval) on data the project ships (testdata/) and,
+# whole pipeline (ingest, search-train, eval with a gate and a plot, pack, push to a local OCI
+# layout, pull it back and score with it) on data the project ships (testdata/) and,
 # when ../shared/datasets is beside the checkout, on the Server Machine Dataset.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,9 +53,22 @@ case $status in
 *) exit "$status" ;;
 esac
 
+echo
+echo "== 4. pack the model with its report, push it to a local OCI-layout registry, pull it back"
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000} aiops-pack -q -V 1.0.0 -n demo-detector \
+	-r "$out/eval.json" -o "$out/demo-1.0.0.tar.gz" "$out/demo.model"
+aiops-pack --verify "$out/demo-1.0.0.tar.gz"
+aiops-push -q "$out/demo-1.0.0.tar.gz" "oci-layout:$out/registry:1.0.0" >"$out/push.txt"
+digest=$(cut -d' ' -f1 "$out/push.txt")
+aiops-push -q --pull -o "$out/deploy" "oci-layout:$out/registry:1.0.0" >/dev/null
+echo "pulled into $out/deploy; scoring the test part with the pulled model:"
+aiops-eval -o - "$out/deploy/demo.model" "$out/demo.test.tensor" >"$out/scores.csv"
+awk -F, 'NR > 1 && $3 == 1 { n++ } END { printf "%d of %d rows flagged\n", n, NR - 1 }' \
+	"$out/scores.csv"
+
 if [ -d "$smd/test" ]; then
 	echo
-	echo "== 4. SMD machine-1-2: gzip in, labels joined, robust scaling fitted on train"
+	echo "== 5. SMD machine-1-2: gzip in, labels joined, robust scaling fitted on train"
 	aiops-ingest --scale robust -o "$out/smd-train.tensor" "$smd/train/machine-1-2.txt.gz"
 	aiops-ingest --scaler-from "$out/smd-train.tensor" --labels "$smd/test_label/machine-1-2.txt" \
 		-o "$out/smd-test.tensor" "$smd/test/machine-1-2.txt.gz"
@@ -62,7 +76,7 @@ if [ -d "$smd/test" ]; then
 	aiops-ingest -O npy -o "$out/smd-test.npy" "$out/smd-test.tensor"
 	echo "wrote $out/smd-test.npy (numpy.load reads it)"
 	echo
-	echo "== 5. SMD machine-1-2: the default search space, selected on the labelled test half"
+	echo "== 6. SMD machine-1-2: the default search space, selected on the labelled test half"
 	aiops-train -j 2 --valid "$out/smd-test.tensor" -o "$out/smd.model" "$out/smd-train.tensor"
 	aiops-train --info "$out/smd.model" | sed -n '1p;3p;6p'
 	echo "(selecting on test labels is tuning on test: an upper bound, not a result)"
@@ -71,4 +85,11 @@ if [ -d "$smd/test" ]; then
 	grep -E '"(best_f1|pa_f1|auc_pr|hitrate_100|hitrate_150)"' "$out/smd-eval.json"
 fi
 echo
+echo "== summary"
+aiops-train --info "$out/demo.model" | sed -n 's/^model: */winner:    /p'
+sed -n 's/^\(f1\|auc_pr\|pa_f1\)  *\([^ ]*\).*/\1 \2/p' "$out/eval.txt" | tr '\n' ' ' |
+	sed 's/^/metrics:   /; s/ $/\n/'
+echo "gate:      $(sed -n 's/^gate: //p' "$out/eval.txt")"
+echo "artifact:  $out/demo-1.0.0.tar.gz, pushed as $digest"
+echo "report:    $out/eval.json   plot: $out/eval.svg   JUnit: $out/gate.xml"
 echo "outputs are in $out"
