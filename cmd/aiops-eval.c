@@ -10,6 +10,7 @@
 #include <cblas.h>
 
 #include "aiops.h"
+#include "cmd.h"
 #include "plot.h"
 
 static const char usage_text[] =
@@ -185,55 +186,6 @@ struct result {
 
 #define SEG_LISTED 1000
 #define CHUNK 65536
-
-static void
-usage(void)
-{
-	fputs(usage_text, stderr);
-	exit(AIOPS_EXIT_USAGE);
-}
-
-static void
-die_usage(const char *fmt, const char *a)
-{
-	fprintf(stderr, "%s: ", aiops_progname());
-	fprintf(stderr, fmt, a);
-	fputc('\n', stderr);
-	exit(AIOPS_EXIT_USAGE);
-}
-
-static int
-fail(struct aiops_error *e)
-{
-	fprintf(stderr, "%s: %s\n", aiops_progname(), e->msg);
-	return aiops_exit_status(e->code);
-}
-
-static double
-real(const char *opt, const char *s, double lo, double hi)
-{
-	double v;
-
-	if (aiops_parse_double(s, strlen(s), &v) != 0 || !(v >= lo && v <= hi)) {
-		fprintf(stderr, "%s: %s: expected a number from %g to %g, got \"%s\"\n",
-		    aiops_progname(), opt, lo, hi, s);
-		exit(AIOPS_EXIT_USAGE);
-	}
-	return v;
-}
-
-static long
-whole(const char *opt, const char *s, long lo, long hi)
-{
-	int64_t v;
-
-	if (aiops_parse_i64(s, strlen(s), &v) != 0 || v < lo || v > hi) {
-		fprintf(stderr, "%s: %s: expected a whole number from %ld to %ld, got \"%s\"\n",
-		    aiops_progname(), opt, lo, hi, s);
-		exit(AIOPS_EXIT_USAGE);
-	}
-	return (long)v;
-}
 
 /*
  * Parse "f1>=0.6,auc_pr>=0.4" into checks. A bad expression or an unknown
@@ -1668,7 +1620,7 @@ main(int argc, char *argv[])
 		case 'o': o.scores_path = optarg; break;
 		case 'O':
 			if (strcmp(optarg, "csv") && strcmp(optarg, "tensor"))
-				die_usage("-O: expected csv or tensor, got \"%s\"", optarg);
+				cmd_die_usage("-O: expected csv or tensor, got \"%s\"", optarg);
 			o.format = optarg;
 			break;
 		case 'q': o.quiet = 1; break;
@@ -1679,17 +1631,17 @@ main(int argc, char *argv[])
 		case O_INTERP: o.interp = optarg; break;
 		case O_JUNIT: o.junit = optarg; break;
 		case O_LABELS: o.labels = optarg; break;
-		case O_MARGIN: o.margin = real("--margin", optarg, 0, 1e300); break;
+		case O_MARGIN: o.margin = cmd_real("--margin", optarg, 0, 1e300); break;
 		case O_MREPORT: o.mreport = optarg; break;
 		case O_PLOT: o.plot = optarg; break;
-		case O_PROBATION: o.probation = real("--probation", optarg, 0, 0.99); break;
+		case O_PROBATION: o.probation = cmd_real("--probation", optarg, 0, 0.99); break;
 		case O_REPORT: o.report = optarg; break;
 		case O_REQUIRE: o.require = optarg; break;
-		case O_SEASON: o.season = whole("--season", optarg, 1, 1000000); break;
+		case O_SEASON: o.season = cmd_whole("--season", optarg, 1, 1000000); break;
 		case O_STREAM: o.stream = 1; break;
-		case O_TOP: o.top = whole("--top", optarg, 0, 1000); break;
+		case O_TOP: o.top = cmd_whole("--top", optarg, 0, 1000); break;
 		case O_THRESHOLD:
-			o.threshold = real("--threshold", optarg, -1e300, 1e300);
+			o.threshold = cmd_real("--threshold", optarg, -1e300, 1e300);
 			o.has_threshold = 1;
 			break;
 		case 'h':
@@ -1697,27 +1649,27 @@ main(int argc, char *argv[])
 			fputs(usage_text, stdout);
 			return AIOPS_EXIT_OK;
 		default:
-			usage();
+			cmd_usage(usage_text);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1 || argc > (o.stream ? 1 : 2))
-		usage();
+		cmd_usage(usage_text);
 	if (o.drift && o.stream)
-		die_usage("%s: --drift and --stream do not go together", "usage");
+		cmd_die_usage("%s: --drift and --stream do not go together", "usage");
 	if (o.drift && (o.baseline || o.scores_path || o.plot || o.interp))
-		die_usage("%s: --drift compares distributions only: no --baseline, -o, --plot or "
+		cmd_die_usage("%s: --drift compares distributions only: no --baseline, -o, --plot or "
 		    "--interpretation", "usage");
 	if (o.drift && o.has_threshold)
-		die_usage("%s: --drift scores no row: no --threshold", "usage");
+		cmd_die_usage("%s: --drift scores no row: no --threshold", "usage");
 	if (o.compare && !o.baseline)
-		die_usage("%s: --compare needs --baseline", "usage");
+		cmd_die_usage("%s: --compare needs --baseline", "usage");
 	o.model_path = argv[0];
 	o.tensor_path = argc > 1 ? argv[1] : "-";
 	if (o.require && parse_require(o.require, &cs, &e) != AIOPS_OK) {
 		aiops_free(cs.c);
-		return fail(&e);
+		return cmd_fail(&e);
 	}
 
 	if ((rc = aiops_model_load(&m, o.model_path, &e)) != AIOPS_OK)
@@ -1870,7 +1822,7 @@ done:
 	}
 	goto out;
 fail:
-	status = fail(&e);
+	status = cmd_fail(&e);
 out:
 	aiops_free(fc);
 	aiops_free(ylab);

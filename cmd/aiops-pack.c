@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "aiops.h"
+#include "cmd.h"
 #include "artifact.h"
 #include "oci.h"
 
@@ -30,42 +31,6 @@ static const struct option longopts[] = {
 	{ "verify", no_argument, NULL, O_VERIFY },
 	{ NULL, 0, NULL, 0 }
 };
-
-static void
-usage(void)
-{
-	fputs(usage_text, stderr);
-	exit(AIOPS_EXIT_USAGE);
-}
-
-static void
-die_usage(const char *fmt, const char *a)
-{
-	fprintf(stderr, "%s: ", aiops_progname());
-	fprintf(stderr, fmt, a);
-	fputc('\n', stderr);
-	exit(AIOPS_EXIT_USAGE);
-}
-
-static int
-fail(struct aiops_error *e)
-{
-	fprintf(stderr, "%s: %s\n", aiops_progname(), e->msg);
-	return aiops_exit_status(e->code);
-}
-
-static long
-number(const char *opt, const char *s, long lo, long hi)
-{
-	int64_t v;
-
-	if (aiops_parse_i64(s, strlen(s), &v) != 0 || v < lo || v > hi) {
-		fprintf(stderr, "%s: %s: expected a whole number from %ld to %ld, got \"%s\"\n",
-		    aiops_progname(), opt, lo, hi, s);
-		exit(AIOPS_EXIT_USAGE);
-	}
-	return (long)v;
-}
 
 static int
 list_one(void *ud, const char *name, uint64_t size, const char *sha256, const char *role)
@@ -178,33 +143,33 @@ main(int argc, char *argv[])
 		case O_HELP:
 			fputs(usage_text, stdout);
 			return 0;
-		case 'j': jobs = number("-j", optarg, 1, 64); packopts = 1; break;
+		case 'j': jobs = cmd_whole("-j", optarg, 1, 64); packopts = 1; break;
 		case 'n': j.po.name = optarg; packopts = 1; break;
 		case 'o': j.output = optarg; packopts = 1; break;
 		case 'q': j.quiet = 1; break;
 		case 'r': j.po.report = optarg; packopts = 1; break;
 		case 'V': j.po.version = optarg; packopts = 1; break;
-		case O_LEVEL: j.po.level = (int)number("--level", optarg, 0, 9); packopts = 1; break;
+		case O_LEVEL: j.po.level = (int)cmd_whole("--level", optarg, 0, 9); packopts = 1; break;
 		case O_OCI: j.oci = optarg; packopts = 1; break;
 		case O_TAG: j.tag = optarg; packopts = 1; break;
 		case O_LIST: list = 1; break;
 		case O_VERIFY: verify = 1; break;
 		case O_EXTRACT: extract = optarg; break;
 		default:
-			usage();
+			cmd_usage(usage_text);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (list + verify + (extract != NULL) > 1)
-		die_usage("%s", "--list, --verify and --extract go alone");
+		cmd_die_usage("%s", "--list, --verify and --extract go alone");
 	if (list || verify || extract) {
 		if (packopts)
-			die_usage("%s", "--list, --verify and --extract take no packing options");
+			cmd_die_usage("%s", "--list, --verify and --extract take no packing options");
 		if (argc != 1)
-			usage();
+			cmd_usage(usage_text);
 		if (list && j.quiet)
-			usage();
+			cmd_usage(usage_text);
 		if (list)
 			r = aiops_artifact_list(argv[0], list_one, NULL, &e);
 		else if (verify) {
@@ -225,27 +190,27 @@ main(int argc, char *argv[])
 		}
 		if (r == AIOPS_OK && aiops_close_stdout(&e) != 0)
 			r = e.code;
-		return r == AIOPS_OK ? 0 : fail(&e);
+		return r == AIOPS_OK ? 0 : cmd_fail(&e);
 	}
 
 	if (argc < 1)
-		usage();
+		cmd_usage(usage_text);
 	j.po.model = argv[0];
 	j.po.files = (const char *const *)(argv + 1);
 	j.po.nfiles = (size_t)(argc - 1);
 	if (strcmp(j.po.model, "-") == 0)
-		die_usage("%s", "the model must be a file: it is read more than once");
+		cmd_die_usage("%s", "the model must be a file: it is read more than once");
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "-") == 0)
-			die_usage("%s", "the files must be files: each is read more than once");
+			cmd_die_usage("%s", "the files must be files: each is read more than once");
 	if (j.po.report && strcmp(j.po.report, "-") == 0)
-		die_usage("%s", "-r: the report must be a file: it is read more than once");
+		cmd_die_usage("%s", "-r: the report must be a file: it is read more than once");
 	if (j.tag && j.oci == NULL)
-		die_usage("%s", "--tag goes with --oci");
+		cmd_die_usage("%s", "--tag goes with --oci");
 	if (j.oci && j.output && strcmp(j.output, "-") == 0)
-		die_usage("%s", "--oci needs the artifact in a file: give -o file, or no -o");
+		cmd_die_usage("%s", "--oci needs the artifact in a file: give -o file, or no -o");
 	if (j.tag && !aiops_oci_tag_valid(j.tag))
-		die_usage("--tag: \"%s\" is not an OCI tag: letters, digits, '_', '.' and '-', "
+		cmd_die_usage("--tag: \"%s\" is not an OCI tag: letters, digits, '_', '.' and '-', "
 		    "not starting with '.' or '-', at most 128 bytes", j.tag);
 	/* the version: -V, else the CI's tag, else its short commit */
 	if (j.po.version == NULL && (env = getenv("CI_COMMIT_TAG")) != NULL && *env)
@@ -253,13 +218,13 @@ main(int argc, char *argv[])
 	if (j.po.version == NULL && (env = getenv("CI_COMMIT_SHORT_SHA")) != NULL && *env)
 		j.po.version = env;
 	if (j.po.version == NULL)
-		die_usage("%s", "no version: give one with -V version (or set CI_COMMIT_TAG or "
+		cmd_die_usage("%s", "no version: give one with -V version (or set CI_COMMIT_TAG or "
 		    "CI_COMMIT_SHORT_SHA)");
 	/* the time: SOURCE_DATE_EPOCH, else the model's own, never the clock */
 	if ((env = getenv("SOURCE_DATE_EPOCH")) != NULL && *env) {
 		int64_t v;
 		if (aiops_parse_i64(env, strlen(env), &v) != 0 || v < 0 || v > 253402300799LL)
-			die_usage("SOURCE_DATE_EPOCH: expected a whole number of seconds from 0, got \"%s\"",
+			cmd_die_usage("SOURCE_DATE_EPOCH: expected a whole number of seconds from 0, got \"%s\"",
 			    env);
 		j.po.created = v;
 	}
@@ -270,10 +235,10 @@ main(int argc, char *argv[])
 	j.po.jobs = (int)jobs;
 	if (j.oci == NULL && (j.output == NULL || strcmp(j.output, "-") == 0) &&
 	    isatty(STDOUT_FILENO))
-		die_usage("%s", "not writing a binary artifact to a terminal; use -o file");
+		cmd_die_usage("%s", "not writing a binary artifact to a terminal; use -o file");
 	r = pack(&j, &e);
 	if (r == AIOPS_OK && j.oci == NULL && (j.output == NULL || strcmp(j.output, "-") == 0) &&
 	    aiops_close_stdout(&e) != 0)
 		r = e.code;
-	return r == AIOPS_OK ? 0 : fail(&e);
+	return r == AIOPS_OK ? 0 : cmd_fail(&e);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "aiops.h"
+#include "cmd.h"
 #include "artifact.h"
 #include "gitlab.h"
 #include "oci.h"
@@ -60,29 +61,6 @@ struct ctx {
 static struct ctx C;
 
 static void
-usage(void)
-{
-	fputs(usage_text, stderr);
-	exit(AIOPS_EXIT_USAGE);
-}
-
-static void
-die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-die_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", aiops_progname());
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(AIOPS_EXIT_USAGE);
-}
-
-static void
 end_progress(void)
 {
 	if (C.shown) {
@@ -95,8 +73,7 @@ static int
 fail(struct aiops_error *e)
 {
 	end_progress();
-	fprintf(stderr, "%s: %s\n", aiops_progname(), e->msg);
-	return aiops_exit_status(e->code);
+	return cmd_fail(e);
 }
 
 static void
@@ -132,7 +109,7 @@ seconds(const char *opt, const char *s, double lo, double hi)
 	double v;
 
 	if (aiops_parse_double(s, strlen(s), &v) != 0 || !(v >= lo && v <= hi))
-		die_usage("%s: expected seconds from %g to %g, got \"%s\"", opt, lo, hi, s);
+		cmd_die_usage("%s: expected seconds from %g to %g, got \"%s\"", opt, lo, hi, s);
 	return v;
 }
 
@@ -142,7 +119,7 @@ whole(const char *opt, const char *s, long lo, long hi)
 	int64_t v;
 
 	if (aiops_parse_i64(s, strlen(s), &v) != 0 || v < lo || v > hi)
-		die_usage("%s: expected a whole number from %ld to %ld, got \"%s\"", opt, lo, hi, s);
+		cmd_die_usage("%s: expected a whole number from %ld to %ld, got \"%s\"", opt, lo, hi, s);
 	return (long)v;
 }
 
@@ -173,7 +150,7 @@ size_arg(const char *opt, const char *s)
 		goto bad;
 	return v * mul;
 bad:
-	die_usage("%s: expected a size such as 64M (bytes, or K, M, G), got \"%s\"", opt, s);
+	cmd_die_usage("%s: expected a size such as 64M (bytes, or K, M, G), got \"%s\"", opt, s);
 }
 
 /* Defaults from the environment, then the options. */
@@ -569,7 +546,7 @@ main(int argc, char **argv)
 		case O_INSECURE: C.http.insecure_http = 1; break;
 		case O_MOUNT:
 			if (strchr(optarg, ':') || strchr(optarg, '@') || optarg[0] == '\0')
-				die_usage("--mount-from: expected a repository name on the target's registry, got \"%s\"",
+				cmd_die_usage("--mount-from: expected a repository name on the target's registry, got \"%s\"",
 				    optarg);
 			C.mount_from = optarg;
 			break;
@@ -581,21 +558,21 @@ main(int argc, char **argv)
 		case O_RETRY_TIME: C.http.retry_time = seconds("--retry-time", optarg, 0, 86400); break;
 		case O_TIMEOUT: C.http.timeout = seconds("--timeout", optarg, 0.1, 86400); break;
 		default:
-			usage();
+			cmd_usage(usage_text);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (C.promote && C.pull)
-		die_usage("--promote and --pull do not go together");
+		cmd_die_usage("--promote and --pull do not go together");
 	if (C.promote && (C.api_url || C.project))
-		die_usage("--api-url and --project go with a gitlab:// target");
+		cmd_die_usage("--api-url and --project go with a gitlab:// target");
 	if (C.outdir && !C.pull)
-		die_usage("-o goes with --pull");
+		cmd_die_usage("-o goes with --pull");
 	if ((C.promote || C.pull) && (C.referrer || C.mount_from))
-		die_usage("--referrer and --mount-from go with a push");
+		cmd_die_usage("--referrer and --mount-from go with a push");
 	if (C.pull ? argc != 1 || C.outdir == NULL : C.promote ? argc < 2 : argc != 2)
-		usage();
+		cmd_usage(usage_text);
 	if (C.quiet)
 		C.verbose = 0;
 	C.tty = !C.quiet && isatty(STDERR_FILENO);

@@ -11,6 +11,7 @@
 #include <cblas.h>
 
 #include "aiops.h"
+#include "cmd.h"
 
 static const char usage_text[] =
 "usage: aiops-train [-hq] [-j jobs] [-o output] [--folds n] [--from model]\n"
@@ -50,42 +51,6 @@ static const struct option longopts[] = {
 	{ "valid", required_argument, NULL, O_VALID },
 	{ NULL, 0, NULL, 0 }
 };
-
-static void
-usage(void)
-{
-	fputs(usage_text, stderr);
-	exit(AIOPS_EXIT_USAGE);
-}
-
-static void
-die_usage(const char *fmt, const char *a)
-{
-	fprintf(stderr, "%s: ", aiops_progname());
-	fprintf(stderr, fmt, a);
-	fputc('\n', stderr);
-	exit(AIOPS_EXIT_USAGE);
-}
-
-static int
-fail(struct aiops_error *e)
-{
-	fprintf(stderr, "%s: %s\n", aiops_progname(), e->msg);
-	return aiops_exit_status(e->code);
-}
-
-static long
-number(const char *opt, const char *s, long lo, long hi)
-{
-	int64_t v;
-
-	if (aiops_parse_i64(s, strlen(s), &v) != 0 || v < lo || v > hi) {
-		fprintf(stderr, "%s: %s: expected a whole number from %ld to %ld, got \"%s\"\n",
-		    aiops_progname(), opt, lo, hi, s);
-		exit(AIOPS_EXIT_USAGE);
-	}
-	return (long)v;
-}
 
 static void
 progress(size_t done, size_t total, const struct aiops_trial *t, void *ud)
@@ -459,15 +424,15 @@ main(int argc, char *argv[])
 		case O_HELP:
 			fputs(usage_text, stdout);
 			return 0;
-		case 'j': jobs = (int)number("-j", optarg, 1, 64); break;
+		case 'j': jobs = (int)cmd_whole("-j", optarg, 1, 64); break;
 		case 'o': output = optarg; break;
 		case 'q': c.quiet = 1; break;
-		case O_FOLDS: c.so.folds = (int)number("--folds", optarg, 1, 20); break;
+		case O_FOLDS: c.so.folds = (int)cmd_whole("--folds", optarg, 1, 20); break;
 		case O_FROM: c.from = optarg; break;
 		case O_GROUP:
 			if (ngroups == 256 || strchr(optarg, '=') == NULL || optarg[0] == '=' ||
 			    strchr(optarg, '/'))
-				die_usage("--group: expected name=col,col,... (at most 256 groups), got \"%s\"", optarg);
+				cmd_die_usage("--group: expected name=col,col,... (at most 256 groups), got \"%s\"", optarg);
 			groups[ngroups++] = optarg;
 			break;
 		case O_IMPUTE: c.impute = 1; break;
@@ -480,18 +445,18 @@ main(int argc, char *argv[])
 			else if (strcmp(optarg, "auc_pr") == 0) c.so.objective = AIOPS_OBJ_AUCPR;
 			else if (strcmp(optarg, "error") == 0) c.so.objective = AIOPS_OBJ_ERROR;
 			else if (strcmp(optarg, "auto") == 0) c.so.objective = AIOPS_OBJ_AUTO;
-			else die_usage("--metric: expected best_f1, auc_pr, error or auto, got \"%s\"", optarg);
+			else cmd_die_usage("--metric: expected best_f1, auc_pr, error or auto, got \"%s\"", optarg);
 			break;
-		case O_SEED: c.seed = number("--seed", optarg, 0, 2147483647L); break;
+		case O_SEED: c.seed = cmd_whole("--seed", optarg, 0, 2147483647L); break;
 		case O_SELECT: c.select = 1; break;
 		case O_SHARD: {
 			const char *sl = strchr(optarg, '/');
 			char buf[32];
 			if (sl == NULL)
-				die_usage("--shard: expected i/n such as 2/4, got \"%s\"", optarg);
-			c.so.shard_n = (int)number("--shard", sl + 1, 1, 100000);
+				cmd_die_usage("--shard: expected i/n such as 2/4, got \"%s\"", optarg);
+			c.so.shard_n = (int)cmd_whole("--shard", sl + 1, 1, 100000);
 			snprintf(buf, sizeof(buf), "%.*s", (int)(sl - optarg), optarg);
-			c.so.shard_i = (int)number("--shard", buf, 1, c.so.shard_n);
+			c.so.shard_i = (int)cmd_whole("--shard", buf, 1, c.so.shard_n);
 			break;
 		}
 		case O_SPACE:
@@ -504,48 +469,48 @@ main(int argc, char *argv[])
 			if (strcmp(optarg, "grid") == 0) c.so.strategy = AIOPS_STRAT_GRID;
 			else if (strcmp(optarg, "random") == 0) c.so.strategy = AIOPS_STRAT_RANDOM;
 			else if (strcmp(optarg, "halving") == 0) c.so.strategy = AIOPS_STRAT_HALVING;
-			else die_usage("--strategy: expected grid, random or halving, got \"%s\"", optarg);
+			else cmd_die_usage("--strategy: expected grid, random or halving, got \"%s\"", optarg);
 			break;
 		case O_THRESHOLD: thr = optarg; break;
-		case O_TRIALS: c.trials = number("--trials", optarg, 1, 1000000); break;
+		case O_TRIALS: c.trials = cmd_whole("--trials", optarg, 1, 1000000); break;
 		case O_VALID: c.validp = optarg; break;
 		default:
-			usage();
+			cmd_usage(usage_text);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (want_info) {
 		if (argc != 1)
-			usage();
+			cmd_usage(usage_text);
 		r = info(argv[0], as_json, &e);
 		if (r == AIOPS_OK && aiops_close_stdout(&e) != 0)
 			r = e.code;
-		return r == AIOPS_OK ? 0 : fail(&e);
+		return r == AIOPS_OK ? 0 : cmd_fail(&e);
 	}
 	if (c.select && argc < 2)
-		usage();
+		cmd_usage(usage_text);
 	ntensors = c.select ? 1 : argc ? argc : 1;
 	multi = c.multi = ntensors > 1 || ngroups > 0;
 	if (c.from && (c.select || space_given))
-		die_usage("%s", "--from retrains the model's own family; it goes with neither --select nor --space");
+		cmd_die_usage("%s", "--from retrains the model's own family; it goes with neither --select nor --space");
 	if (c.so.shard_n && (c.select || c.from))
-		die_usage("%s", "--shard runs a share of a search; it goes with neither --select nor --from");
+		cmd_die_usage("%s", "--shard runs a share of a search; it goes with neither --select nor --from");
 	if (c.so.shard_n && c.so.strategy == AIOPS_STRAT_HALVING)
-		die_usage("%s", "--strategy halving does not shard; use grid or random");
+		cmd_die_usage("%s", "--strategy halving does not shard; use grid or random");
 	if (c.so.shard_n && output == NULL)
-		die_usage("%s", "--shard needs -o results-file");
+		cmd_die_usage("%s", "--shard needs -o results-file");
 	if (multi && (c.so.shard_n || c.select || c.from))
-		die_usage("%s", "several tensors or --group make several models: not with --shard, --select or --from");
+		cmd_die_usage("%s", "several tensors or --group make several models: not with --shard, --select or --from");
 	if (ntensors > 1 && c.validp)
-		die_usage("%s", "--valid goes with one training tensor");
+		cmd_die_usage("%s", "--valid goes with one training tensor");
 	if (multi && (output == NULL || strcmp(output, "-") == 0))
-		die_usage("%s", "several models need -o directory");
+		cmd_die_usage("%s", "several models need -o directory");
 	if (!multi && !c.so.shard_n && (output == NULL || strcmp(output, "-") == 0) &&
 	    isatty(STDOUT_FILENO))
-		die_usage("%s", "not writing a binary model to a terminal; use -o file");
+		cmd_die_usage("%s", "not writing a binary model to a terminal; use -o file");
 	if (c.trials && c.so.strategy != AIOPS_STRAT_RANDOM)
-		die_usage("%s", "--trials goes with --strategy random");
+		cmd_die_usage("%s", "--trials goes with --strategy random");
 	if (aiops_thr_parse(thr, &c.thr, &e) != AIOPS_OK) {
 		aiops_buf_release(&spec);
 		fprintf(stderr, "%s: %s\n", aiops_progname(), e.msg);
@@ -617,6 +582,6 @@ out:
 		aiops_tensor_release(&valid);
 	aiops_buf_release(&spec);
 	if (r != AIOPS_OK)
-		return fail(&e);
+		return cmd_fail(&e);
 	return 0;
 }
