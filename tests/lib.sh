@@ -71,6 +71,18 @@
 # #!/bin/sh, made executable), test_write_lines LINE... (one argument a line),
 # BUG 'message' (a mistake in the test script itself: exit).
 #
+# Helpers shared by the command tests:
+#   no_tmp PATH                     no temporary ".BASENAME.*" of PATH is left in its
+#                                   directory (the aiops_out temp files)
+#   fails_cleanly_o CMD STATUS OUT ARG...   "CMD -o OUT ARG..." exits with STATUS, prints
+#                                   nothing on stdout and its message into err; OUT and its
+#                                   temporary are gone (scratch file fc.stdout)
+#   test_usage_is_synopsis CMD PATTERN   "CMD -h" equals the SYNOPSIS of $TOP/man/CMD.1
+#                                   rendered by mandoc, compared word by word (layout
+#                                   differs between a terminal and mandoc); the SYNOPSIS
+#                                   has more than one line and matches PATTERN. Writes
+#                                   usage, man.txt, synopsis, expect and actual.
+#
 # Internal names end in "_" so that test bodies, which share the shell, do not clash.
 # shellcheck shell=sh disable=SC2016
 
@@ -646,4 +658,43 @@ write_script () {
 
 test_write_lines () {
 	printf '%s\n' "$@"
+}
+
+# --- helpers shared by the command tests ----------------------------------------------
+
+no_tmp () {
+	for no_tmp_f in "$(dirname "$1")"/."$(basename "$1")".*
+	do
+		if test -e "$no_tmp_f"
+		then
+			echo "temporary file left behind: $no_tmp_f" >&2
+			return 1
+		fi
+	done
+	return 0
+}
+
+fails_cleanly_o () {
+	test $# -ge 3 || BUG "fails_cleanly_o needs CMD STATUS OUT"
+	fc_cmd=$1
+	fc_want=$2
+	fc_out=$3
+	shift 3
+	test_expect_code "$fc_want" "$fc_cmd" -o "$fc_out" "$@" >fc.stdout 2>err &&
+	test_must_be_empty fc.stdout &&
+	test_path_is_missing "$fc_out" &&
+	no_tmp "$fc_out"
+}
+
+test_usage_is_synopsis () {
+	test $# = 2 || BUG "test_usage_is_synopsis needs CMD PATTERN"
+	"$1" -h >usage &&
+	mandoc -Tascii "$TOP/man/$1.1" | col -b >man.txt &&
+	sed -n -e '/^SYNOPSIS/,/^[A-Z]/p' man.txt | sed -e '1d' -e '$d' >synopsis &&
+	test_line_count -gt 1 synopsis &&
+	sed -e '1s/^usage://' usage |
+	awk '{ for (i = 1; i <= NF; i++) { printf "%s%s", sep, $i; sep = " " } } END { print "" }' >expect &&
+	awk '{ for (i = 1; i <= NF; i++) { printf "%s%s", sep, $i; sep = " " } } END { print "" }' synopsis >actual &&
+	test_grep "$2" actual &&
+	test_cmp expect actual
 }

@@ -7,29 +7,9 @@
 test_description='aiops-ingest: errors, exit statuses and atomic output'
 . "$(dirname "$0")/lib.sh"
 
-# no_tmp PATH: no temporary ".BASENAME.*" of PATH is left in its directory.
-no_tmp () {
-	for no_tmp_f in "$(dirname "$1")"/."$(basename "$1")".*
-	do
-		if test -e "$no_tmp_f"
-		then
-			echo "temporary file left behind: $no_tmp_f" >&2
-			return 1
-		fi
-	done
-	return 0
-}
-
-# fails_cleanly STATUS OUT ARG...: "aiops-ingest -o OUT ARG..." exits with STATUS,
-# prints nothing on stdout and its message into err; OUT and its temporary are gone.
+# fails_cleanly STATUS OUT ARG...: fails_cleanly_o (lib.sh) for aiops-ingest.
 fails_cleanly () {
-	fc_want=$1
-	fc_out=$2
-	shift 2
-	test_expect_code "$fc_want" aiops-ingest -o "$fc_out" "$@" >fc.stdout 2>err &&
-	test_must_be_empty fc.stdout &&
-	test_path_is_missing "$fc_out" &&
-	no_tmp "$fc_out"
+	fails_cleanly_o aiops-ingest "$@"
 }
 
 test_lazy_prereq DEVFULL 'test -c /dev/full'

@@ -18,29 +18,9 @@ EPOCH=1700000000
 test_lazy_prereq TRAINMAN 'test -f "$TOP/man/aiops-train.1"'
 test_lazy_prereq PCA 'aiops-train -q --space pca:k=1 -o m.model "$TRASH_DIRECTORY/train.tensor"'
 
-# no_tmp PATH: no temporary ".BASENAME.*" of PATH is left in its directory.
-no_tmp () {
-	for no_tmp_f in "$(dirname "$1")"/."$(basename "$1")".*
-	do
-		if test -e "$no_tmp_f"
-		then
-			echo "temporary file left behind: $no_tmp_f" >&2
-			return 1
-		fi
-	done
-	return 0
-}
-
-# fails_cleanly STATUS OUT ARG...: "aiops-train -o OUT ARG..." exits with STATUS,
-# prints nothing on stdout and its message into err; OUT and its temporary are gone.
+# fails_cleanly STATUS OUT ARG...: fails_cleanly_o (lib.sh) for aiops-train.
 fails_cleanly () {
-	fc_want=$1
-	fc_out=$2
-	shift 2
-	test_expect_code "$fc_want" aiops-train -o "$fc_out" "$@" >fc.stdout 2>err &&
-	test_must_be_empty fc.stdout &&
-	test_path_is_missing "$fc_out" &&
-	no_tmp "$fc_out"
+	fails_cleanly_o aiops-train "$@"
 }
 
 # jget FILE PATH: one value of the JSON in FILE ("a.b.c"); numbers as Python's repr.
@@ -224,17 +204,8 @@ test_expect_success '-h prints the usage on stdout and exits 0' '
 	test_cmp out out2
 '
 
-# Compare word by word: layout differs between a terminal and mandoc.
 test_expect_success MANDOC,TRAINMAN '-h output equals the SYNOPSIS of aiops-train(1)' '
-	aiops-train -h >usage &&
-	mandoc -Tascii "$TOP/man/aiops-train.1" | col -b >man.txt &&
-	sed -n -e "/^SYNOPSIS/,/^[A-Z]/p" man.txt | sed -e "1d" -e "\$d" >synopsis &&
-	test_line_count -gt 1 synopsis &&
-	sed -e "1s/^usage://" usage |
-	awk "{ for (i = 1; i <= NF; i++) { printf \"%s%s\", sep, \$i; sep = \" \" } } END { print \"\" }" >expect &&
-	awk "{ for (i = 1; i <= NF; i++) { printf \"%s%s\", sep, \$i; sep = \" \" } } END { print \"\" }" synopsis >actual &&
-	test_grep "^aiops-train \\[-hq\\]" actual &&
-	test_cmp expect actual
+	test_usage_is_synopsis aiops-train "^aiops-train \\[-hq\\]"
 '
 
 test_expect_success 'an unknown option or a missing argument: status 2, the usage on stderr' '

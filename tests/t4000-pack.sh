@@ -18,29 +18,9 @@ EPOCH=1700000000
 test_lazy_prereq PACKMAN 'test -f "$TOP/man/aiops-pack.1"'
 test_lazy_prereq SKOPEO 'command -v skopeo'
 
-# no_tmp PATH: no temporary ".BASENAME.*" of PATH is left in its directory.
-no_tmp () {
-	for no_tmp_f in "$(dirname "$1")"/."$(basename "$1")".*
-	do
-		if test -e "$no_tmp_f"
-		then
-			echo "temporary file left behind: $no_tmp_f" >&2
-			return 1
-		fi
-	done
-	return 0
-}
-
-# fails_cleanly STATUS OUT ARG...: "aiops-pack -o OUT ARG..." exits with STATUS, prints
-# nothing on stdout and its message into err; OUT and its temporary are gone.
+# fails_cleanly STATUS OUT ARG...: fails_cleanly_o (lib.sh) for aiops-pack.
 fails_cleanly () {
-	fc_want=$1
-	fc_out=$2
-	shift 2
-	test_expect_code "$fc_want" aiops-pack -o "$fc_out" "$@" >fc.stdout 2>err &&
-	test_must_be_empty fc.stdout &&
-	test_path_is_missing "$fc_out" &&
-	no_tmp "$fc_out"
+	fails_cleanly_o aiops-pack "$@"
 }
 
 # art SUBCOMMAND ARG...: the independent reader (see setup).
@@ -273,17 +253,8 @@ test_expect_success '-h prints the usage on stdout and exits 0' '
 	test_cmp out out2
 '
 
-# Compare word by word: layout differs between a terminal and mandoc.
 test_expect_success MANDOC,PACKMAN '-h output equals the SYNOPSIS of aiops-pack(1)' '
-	aiops-pack -h >usage &&
-	mandoc -Tascii "$TOP/man/aiops-pack.1" | col -b >man.txt &&
-	sed -n -e "/^SYNOPSIS/,/^[A-Z]/p" man.txt | sed -e "1d" -e "\$d" >synopsis &&
-	test_line_count -gt 1 synopsis &&
-	sed -e "1s/^usage://" usage |
-	awk "{ for (i = 1; i <= NF; i++) { printf \"%s%s\", sep, \$i; sep = \" \" } } END { print \"\" }" >expect &&
-	awk "{ for (i = 1; i <= NF; i++) { printf \"%s%s\", sep, \$i; sep = \" \" } } END { print \"\" }" synopsis >actual &&
-	test_grep "^aiops-pack \\[-hq\\]" actual &&
-	test_cmp expect actual
+	test_usage_is_synopsis aiops-pack "^aiops-pack \\[-hq\\]"
 '
 
 test_expect_success 'usage errors: status 2, a message, no output' '

@@ -38,83 +38,8 @@ test_lazy_prereq PUSHMAN 'test -f "$TOP/man/aiops-push.1"'
 
 # --- servers ------------------------------------------------------------------------
 
-PIDFILE=$TRASH_DIRECTORY.out/servers.pids
-: >"$PIDFILE"
-
-free_port () {
-	"$PYTHON" -c '
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-'
-}
-
-# start_bg CMD...: run a server in the background; bg_pid gets its pid.
-start_bg () {
-	"$@" </dev/null >>"$TRASH_DIRECTORY.out/servers.log" 2>&1 7>&- 8>&- &
-	bg_pid=$!
-	echo "$bg_pid" >>"$PIDFILE"
-}
-
-# stop_pid PID: stop one server and wait for it.
-stop_pid () {
-	kill "$1" 2>/dev/null
-	sp_n=0
-	while kill -0 "$1" 2>/dev/null && test $sp_n -lt 50
-	do
-		sleep 0.1
-		sp_n=$((sp_n + 1))
-	done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	grep -v -x "$1" "$PIDFILE" >"$PIDFILE.new"
-	mv "$PIDFILE.new" "$PIDFILE"
-	return 0
-}
-
-stop_all () {
-	for sa_p in $(cat "$PIDFILE" 2>/dev/null)
-	do
-		stop_pid "$sa_p"
-	done
-	if test -n "$watch_pid"
-	then
-		kill "$watch_pid" 2>/dev/null
-		wait "$watch_pid" 2>/dev/null
-		watch_pid=
-	fi
-	return 0
-}
-
-# A watchdog stops the servers if this shell dies without running its traps.
-(
-	while kill -0 $$ 2>/dev/null
-	do
-		sleep 1
-	done
-	for p in $(cat "$PIDFILE" 2>/dev/null)
-	do
-		kill "$p" 2>/dev/null
-	done
-) </dev/null >/dev/null 2>&1 7>&- 8>&- &
-watch_pid=$!
-# shellcheck disable=SC2154
-trap 'st_=$?; stop_all; (exit $st_); test_exit_trap_' EXIT
-trap 'stop_all; exit 130' INT
-trap 'stop_all; exit 143' TERM
-trap 'stop_all; exit 129' HUP
-
-# wait_port_file FILE: wait (10 s at most) for a helper to write its port; print it.
-wait_port_file () {
-	wp_n=0
-	while ! test -s "$1" && test $wp_n -lt 100
-	do
-		sleep 0.1
-		wp_n=$((wp_n + 1))
-	done
-	cat "$1"
-}
+# shellcheck source=tests/lib-push.sh
+. "$TEST_DIRECTORY/lib-push.sh"
 
 # start_registry NAME KIND: a docker-registry whose storage and config live in NAME.*;
 # KIND is plain, basic (htpasswd file NAME.htpasswd), token (realm $token_url) or tls
@@ -206,10 +131,6 @@ jq_py () {
 	"$PYTHON" -c 'import json, sys; j = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
-sha () {
-	echo "sha256:$(sha256sum <"$1" | cut -d" " -f1)"
-}
-
 # --- setup ----------------------------------------------------------------------------
 
 test_expect_success 'setup: artifacts from aiops-pack, a plain registry' '
@@ -241,15 +162,7 @@ test_expect_success '-h prints the usage on stdout and exits 0' '
 '
 
 test_expect_success MANDOC,PUSHMAN '-h output equals the SYNOPSIS of aiops-push(1)' '
-	aiops-push -h >usage &&
-	mandoc -Tascii "$TOP/man/aiops-push.1" | col -b >man.txt &&
-	sed -n -e "/^SYNOPSIS/,/^[A-Z]/p" man.txt | sed -e "1d" -e "\$d" >synopsis &&
-	test_line_count -gt 1 synopsis &&
-	sed -e "1s/^usage://" usage |
-	awk "{ for (i = 1; i <= NF; i++) { printf \"%s%s\", sep, \$i; sep = \" \" } } END { print \"\" }" >expect &&
-	awk "{ for (i = 1; i <= NF; i++) { printf \"%s%s\", sep, \$i; sep = \" \" } } END { print \"\" }" synopsis >actual &&
-	test_grep "^aiops-push \\[-hqv\\]" actual &&
-	test_cmp expect actual
+	test_usage_is_synopsis aiops-push "^aiops-push \\[-hqv\\]"
 '
 
 test_expect_success MANDOC,PUSHMAN 'the man page is mandoc -Tlint clean and names every variable' '

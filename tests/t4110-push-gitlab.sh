@@ -21,56 +21,8 @@ export AIOPS_PUSH_RETRY_DELAY AIOPS_PUSH_RETRIES
 JOBTOK=job-$$-Hk4sW9
 PRIVTOK=glpat-$$-Rb7nQ2
 
-PIDFILE=$TRASH_DIRECTORY.out/servers.pids
-: >"$PIDFILE"
-
-stop_pid () {
-	kill "$1" 2>/dev/null
-	sp_n=0
-	while kill -0 "$1" 2>/dev/null && test $sp_n -lt 50
-	do
-		sleep 0.1
-		sp_n=$((sp_n + 1))
-	done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	grep -v -x "$1" "$PIDFILE" >"$PIDFILE.new"
-	mv "$PIDFILE.new" "$PIDFILE"
-	return 0
-}
-
-stop_all () {
-	for sa_p in $(cat "$PIDFILE" 2>/dev/null)
-	do
-		stop_pid "$sa_p"
-	done
-	if test -n "$watch_pid"
-	then
-		kill "$watch_pid" 2>/dev/null
-		wait "$watch_pid" 2>/dev/null
-		watch_pid=
-	fi
-	return 0
-}
-
-# A watchdog stops the stubs if this shell dies without running its traps.
-(
-	while kill -0 $$ 2>/dev/null
-	do
-		sleep 1
-	done
-	for p in $(cat "$PIDFILE" 2>/dev/null)
-	do
-		kill "$p" 2>/dev/null
-	done
-) </dev/null >/dev/null 2>&1 7>&- 8>&- &
-watch_pid=$!
-
-# shellcheck disable=SC2154
-trap 'st_=$?; stop_all; (exit $st_); test_exit_trap_' EXIT
-trap 'stop_all; exit 130' INT
-trap 'stop_all; exit 143' TERM
-trap 'stop_all; exit 129' HUP
+# shellcheck source=tests/lib-push.sh
+. "$TEST_DIRECTORY/lib-push.sh"
 
 # start_stub NAME [ARGS...]: gitlab_stub.py storing into NAME.store, logging to NAME.log; the
 # tokens reach it through the environment. Sets API (the /api/v4 URL) and stub_pid.
@@ -104,10 +56,6 @@ in_ci () {
 		export CI_API_V4_URL CI_PROJECT_ID CI_JOB_TOKEN &&
 		"$@"
 	)
-}
-
-sha () {
-	echo "sha256:$(sha256sum <"$1" | cut -d" " -f1)"
 }
 
 test_expect_success 'setup: an artifact and a report, a GitLab stub' '

@@ -31,79 +31,8 @@ export AIOPS_PUSH_RETRY_DELAY AIOPS_PUSH_RETRIES AIOPS_PUSH_TIMEOUT
 
 # --- servers (as in t4100) ------------------------------------------------------------
 
-PIDFILE=$TRASH_DIRECTORY.out/servers.pids
-: >"$PIDFILE"
-
-free_port () {
-	"$PYTHON" -c '
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-'
-}
-
-start_bg () {
-	"$@" </dev/null >>"$TRASH_DIRECTORY.out/servers.log" 2>&1 7>&- 8>&- &
-	bg_pid=$!
-	echo "$bg_pid" >>"$PIDFILE"
-}
-
-stop_pid () {
-	kill "$1" 2>/dev/null
-	sp_n=0
-	while kill -0 "$1" 2>/dev/null && test $sp_n -lt 50
-	do
-		sleep 0.1
-		sp_n=$((sp_n + 1))
-	done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	grep -v -x "$1" "$PIDFILE" >"$PIDFILE.new"
-	mv "$PIDFILE.new" "$PIDFILE"
-	return 0
-}
-
-stop_all () {
-	for sa_p in $(cat "$PIDFILE" 2>/dev/null)
-	do
-		stop_pid "$sa_p"
-	done
-	if test -n "$watch_pid"
-	then
-		kill "$watch_pid" 2>/dev/null
-		wait "$watch_pid" 2>/dev/null
-		watch_pid=
-	fi
-	return 0
-}
-
-(
-	while kill -0 $$ 2>/dev/null
-	do
-		sleep 1
-	done
-	for p in $(cat "$PIDFILE" 2>/dev/null)
-	do
-		kill "$p" 2>/dev/null
-	done
-) </dev/null >/dev/null 2>&1 7>&- 8>&- &
-watch_pid=$!
-# shellcheck disable=SC2154
-trap 'st_=$?; stop_all; (exit $st_); test_exit_trap_' EXIT
-trap 'stop_all; exit 130' INT
-trap 'stop_all; exit 143' TERM
-trap 'stop_all; exit 129' HUP
-
-wait_port_file () {
-	wp_n=0
-	while ! test -s "$1" && test $wp_n -lt 100
-	do
-		sleep 0.1
-		wp_n=$((wp_n + 1))
-	done
-	cat "$1"
-}
+# shellcheck source=tests/lib-push.sh
+. "$TEST_DIRECTORY/lib-push.sh"
 
 start_registry () {
 	sr_try=0
@@ -160,10 +89,6 @@ tag_digest () {
 	curl -s -I -H "Accept: application/vnd.oci.image.manifest.v1+json" \
 		"http://127.0.0.1:$reg_port/v2/$1/manifests/$2" | tr -d "\\r" |
 	sed -n -e "s/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p" | grep . || echo none
-}
-
-sha () {
-	echo "sha256:$(sha256sum <"$1" | cut -d" " -f1)"
 }
 
 test_expect_success 'setup: artifacts and a registry' '
