@@ -568,5 +568,5 @@ const struct aiops_family aiops_fam_ae = {
 	"lr (Adam learning rate, 0 < lr <= 1, default 0.001), seed (default 0); "
 	"columns are standardised inside the model and the score is the squared "
 	"reconstruction error in standardised units",
-	ae_params, ae_min_rows, ae_fit, ae_score
+	ae_params, ae_min_rows, ae_fit, ae_score, NULL, NULL
 };

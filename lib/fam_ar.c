@@ -765,5 +765,5 @@ static const char *const ar_params[] = { "p", "d", "q", NULL };
 const struct aiops_family aiops_fam_arima = {
 	"arima", "forecaster",
 	"p (AR order, default 2), d (differences, default 0), q (MA order, default 0)",
-	ar_params, ar_min_rows, ar_fit, ar_score
+	ar_params, ar_min_rows, ar_fit, ar_score, aiops_forecast_arima, aiops_advance_arima
 };

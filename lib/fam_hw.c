@@ -261,7 +261,8 @@ const struct aiops_family aiops_fam_holtwinters = {
 	"holtwinters", "forecaster",
 	"period (season length >= 2, default 24), alpha (level, default 0.5), "
 	"beta (trend, default 0.1), gamma (season, default 0.1); weights in [0, 1]",
-	hw_params, hw_min_rows, hw_fit, hw_score
+	hw_params, hw_min_rows, hw_fit, hw_score, aiops_forecast_holtwinters,
+	aiops_advance_holtwinters
 };
 
 int

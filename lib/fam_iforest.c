@@ -544,5 +544,5 @@ const struct aiops_family aiops_fam_iforest = {
 	"iforest", "detector",
 	"trees (number of trees, default 100), samples (rows drawn for each tree, "
 	"default 256, capped at the row count), seed (default 0)",
-	if_params, if_min_rows, if_fit, if_score
+	if_params, if_min_rows, if_fit, if_score, NULL, NULL
 };

@@ -405,5 +405,5 @@ static const char *const km_params[] = { "iters", "k", "seed", NULL };
 const struct aiops_family aiops_fam_kmeans = {
 	"kmeans", "detector",
 	"k (clusters, default 8), seed (default 0), iters (most Lloyd iterations, default 100)",
-	km_params, km_min_rows, km_fit, km_score
+	km_params, km_min_rows, km_fit, km_score, NULL, NULL
 };

@@ -170,5 +170,5 @@ static const char *const mahal_params[] = { "reg", NULL };
 const struct aiops_family aiops_fam_mahal = {
 	"mahalanobis", "detector",
 	"reg (shrinkage towards trace(S)/d times the identity, 0..1, default 0.001)",
-	mahal_params, mahal_min_rows, mahal_fit, mahal_score
+	mahal_params, mahal_min_rows, mahal_fit, mahal_score, NULL, NULL
 };

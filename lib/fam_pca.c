@@ -273,5 +273,5 @@ const struct aiops_family aiops_fam_pca = {
 	"pca", "detector",
 	"k (components, 1..d; default 5, or d-1 when d <= 5), "
 	"t2 (0: score is SPE, the squared residual; 1: Hotelling T^2; default 0)",
-	pca_params, pca_min_rows, pca_fit, pca_score
+	pca_params, pca_min_rows, pca_fit, pca_score, NULL, NULL
 };

@@ -349,5 +349,6 @@ static const char *const ridge_params[] = { "p", "lambda", NULL };
 const struct aiops_family aiops_fam_ridge = {
 	"ridge", "forecaster",
 	"p (rows of history, default 3), lambda (L2 penalty >= 0, default 1)",
-	ridge_params, ridge_min_rows, ridge_fit, ridge_score
+	ridge_params, ridge_min_rows, ridge_fit, ridge_score, aiops_forecast_ridge,
+	aiops_advance_ridge
 };

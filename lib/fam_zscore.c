@@ -101,5 +101,5 @@ static const char *const zs_params[] = { NULL };
 
 const struct aiops_family aiops_fam_zscore = {
 	"zscore", "detector", "no parameters", zs_params,
-	zs_min_rows, zs_fit, zs_score
+	zs_min_rows, zs_fit, zs_score, NULL, NULL
 };

@@ -290,37 +290,18 @@ aiops_fc_score(const struct aiops_model *m, const double *x, size_t n, size_t D,
 	return r;
 }
 
-static const struct {
-	const char *family;
-	int (*forecast)(const struct aiops_model *, const double *, size_t, size_t, double *);
-	int (*advance)(struct aiops_model *, const double *, size_t, size_t);
-} forecasters[] = {
-	{ "arima", aiops_forecast_arima, aiops_advance_arima },
-	{ "holtwinters", aiops_forecast_holtwinters, aiops_advance_holtwinters },
-	{ "ridge", aiops_forecast_ridge, aiops_advance_ridge },
-};
-
-static int
-which(const struct aiops_model *m)
-{
-	for (size_t i = 0; i < sizeof(forecasters) / sizeof(forecasters[0]); i++)
-		if (strcmp(m->family->name, forecasters[i].family) == 0)
-			return (int)i;
-	return -1;
-}
-
 int
 aiops_forecast(const struct aiops_model *m, const double *x, size_t n, double *pred)
 {
-	int k = which(m);
-
-	return k < 0 ? AIOPS_ERR_USAGE : forecasters[k].forecast(m, x, n, m->ncols, pred);
+	if (m->family->forecast == NULL)
+		return AIOPS_ERR_USAGE;
+	return m->family->forecast(m, x, n, m->ncols, pred);
 }
 
 int
 aiops_forecast_advance(struct aiops_model *m, const double *x, size_t n)
 {
-	int k = which(m);
-
-	return k < 0 ? AIOPS_ERR_USAGE : forecasters[k].advance(m, x, n, m->ncols);
+	if (m->family->advance == NULL)
+		return AIOPS_ERR_USAGE;
+	return m->family->advance(m, x, n, m->ncols);
 }

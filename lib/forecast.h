@@ -41,8 +41,9 @@ int aiops_advance_holtwinters(struct aiops_model *m, const double *x, size_t n, 
 int aiops_advance_ridge(struct aiops_model *m, const double *x, size_t n, size_t d);
 
 /*
- * Dispatch on m's family: the forecasts of n rows x of m->ncols columns, and
- * the state advance. AIOPS_ERR_USAGE when m's family is not a forecaster.
+ * Through m's family (its forecast and advance members): the forecasts of n
+ * rows x of m->ncols columns, and the state advance. AIOPS_ERR_USAGE when
+ * m's family is not a forecaster.
  */
 int aiops_forecast(const struct aiops_model *m, const double *x, size_t n, double *pred);
 int aiops_forecast_advance(struct aiops_model *m, const double *x, size_t n);

@@ -83,6 +83,14 @@ struct aiops_family {
 	    struct aiops_error *e);
 	int (*score)(const struct aiops_model *m, const double *x, size_t n, size_t d,
 	    double *out, double *contrib, struct aiops_error *e);
+	/*
+	 * Forecasters only (NULL for a detector): the one-step forecasts of
+	 * the rows after the state held in m, and moving that state past rows
+	 * (see forecast.h).
+	 */
+	int (*forecast)(const struct aiops_model *m, const double *x, size_t n, size_t d,
+	    double *pred);
+	int (*advance)(struct aiops_model *m, const double *x, size_t n, size_t d);
 };
 
 /* The family table (lib/family.c). */
