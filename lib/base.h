@@ -116,6 +116,8 @@ int aiops_out_pwrite(struct aiops_out *o, uint64_t off, const void *p, size_t n,
 /* True when the output is a regular temporary file (pwrite works). */
 int aiops_out_seekable(const struct aiops_out *o);
 int aiops_out_commit(struct aiops_out *o, struct aiops_error *e);
+/* Write n bytes p as the whole of path (or stdout for NULL): open, write, commit. */
+int aiops_out_put(const char *path, const void *p, size_t n, struct aiops_error *e);
 void aiops_out_abort(struct aiops_out *o);
 /* Unlink every temporary file still open; async-signal-safe. */
 void aiops_out_cleanup_signal(void);

@@ -300,21 +300,6 @@ blob_put(const char *dir, const struct aiops_oci_desc *d, const void *p, const c
 	return r;
 }
 
-/* Write path whole (temporary file, fsync, rename). */
-static int
-file_put(const char *path, const void *p, size_t n, struct aiops_error *e)
-{
-	struct aiops_out out;
-	int r;
-
-	if ((r = aiops_out_open(&out, path, e)) != AIOPS_OK)
-		return r;
-	if ((r = aiops_out_write(&out, p, n, e)) == AIOPS_OK)
-		return aiops_out_commit(&out, e);
-	aiops_out_abort(&out);
-	return r;
-}
-
 /* Load dir/index.json; *o is NULL when there is none. */
 static int
 index_load(const char *dir, const char *ipath, json_t **o, struct aiops_error *e)
@@ -543,7 +528,7 @@ aiops_oci_layout_add_as(const char *dir, const char *artifact_path, const char *
 		goto out;
 	}
 	if (fresh) {
-		if ((r = file_put(p.buf, layout, sizeof(layout) - 1, e)) != AIOPS_OK)
+		if ((r = aiops_out_put(p.buf, layout, sizeof(layout) - 1, e)) != AIOPS_OK)
 			goto out;
 		wrote_layout = 1;
 	}
@@ -555,7 +540,7 @@ aiops_oci_layout_add_as(const char *dir, const char *artifact_path, const char *
 	if ((r = index_load(dir, p.buf, &idx, e)) != AIOPS_OK ||
 	    (r = index_update(idx, tag, &md, &ibytes, e)) != AIOPS_OK)
 		goto out;
-	r = file_put(p.buf, ibytes, strlen(ibytes), e);
+	r = aiops_out_put(p.buf, ibytes, strlen(ibytes), e);
 out:
 	if (r != AIOPS_OK && fresh && dfd >= 0) {
 		/* a new layout that did not come about: take back what this call made (the

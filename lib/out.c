@@ -285,3 +285,17 @@ aiops_out_abort(struct aiops_out *o)
 	o->buf = NULL;
 	o->len = 0;
 }
+
+int
+aiops_out_put(const char *path, const void *p, size_t n, struct aiops_error *e)
+{
+	struct aiops_out out;
+	int r;
+
+	if ((r = aiops_out_open(&out, path, e)) != AIOPS_OK)
+		return r;
+	if ((r = aiops_out_write(&out, p, n, e)) == AIOPS_OK)
+		return aiops_out_commit(&out, e);   /* removes the temporary on failure */
+	aiops_out_abort(&out);
+	return r;
+}
