@@ -74,45 +74,45 @@ enum {
 static const struct {
 	const char *name;
 	int dir;
-	const char *what;
+	int count;          /* a whole count: an integer in JSON */
 } metric_def[M_COUNT] = {
-	{ "rows", NONE, "rows scored" },
-	{ "anomalies", NONE, "rows at or above the threshold" },
-	{ "anomaly_rate", NONE, "anomalies / rows" },
-	{ "precision", UP, "point-wise, at the model's threshold" },
-	{ "recall", UP, "point-wise, at the model's threshold" },
-	{ "f1", UP, "point-wise, at the model's threshold" },
-	{ "tp", UP, "true positives" },
-	{ "fp", DOWN, "false positives" },
-	{ "fn", DOWN, "false negatives" },
-	{ "tn", UP, "true negatives" },
-	{ "best_f1", UP, "best point-wise F1 over all thresholds" },
-	{ "best_threshold", NONE, "the threshold of best_f1" },
-	{ "best_precision", UP, "precision at best_threshold" },
-	{ "best_recall", UP, "recall at best_threshold" },
-	{ "auc_roc", UP, "area under the ROC curve" },
-	{ "auc_pr", UP, "average precision" },
-	{ "pa_precision", UP, "point-adjusted (inflated) precision" },
-	{ "pa_recall", UP, "point-adjusted (inflated) recall" },
-	{ "pa_f1", UP, "point-adjusted (inflated) F1" },
-	{ "event_precision", UP, "detected segments that overlap a labelled one" },
-	{ "event_recall", UP, "labelled segments detected" },
-	{ "event_f1", UP, "F1 of the two" },
-	{ "mean_delay", DOWN, "rows from a segment's start to its detection" },
-	{ "events", NONE, "labelled segments" },
-	{ "events_detected", UP, "labelled segments detected" },
-	{ "nab_standard", UP, "NAB score, standard profile" },
-	{ "nab_low_fp", UP, "NAB score, reward_low_FP_rate profile" },
-	{ "nab_low_fn", UP, "NAB score, reward_low_FN_rate profile" },
-	{ "mae", DOWN, "forecast mean absolute error" },
-	{ "rmse", DOWN, "forecast root mean square error" },
-	{ "smape", DOWN, "forecast symmetric MAPE, percent" },
-	{ "mase", DOWN, "forecast mean absolute scaled error" },
-	{ "hitrate_100", UP, "root-cause HitRate@100%" },
-	{ "hitrate_150", UP, "root-cause HitRate@150%" },
-	{ "psi_max", DOWN, "largest PSI over the columns" },
-	{ "ks_max", DOWN, "largest KS statistic over the columns" },
-	{ "drifted_columns", DOWN, "columns past a drift bound" },
+	{ "rows", NONE, 1 },
+	{ "anomalies", NONE, 1 },
+	{ "anomaly_rate", NONE, 0 },
+	{ "precision", UP, 0 },
+	{ "recall", UP, 0 },
+	{ "f1", UP, 0 },
+	{ "tp", UP, 1 },
+	{ "fp", DOWN, 1 },
+	{ "fn", DOWN, 1 },
+	{ "tn", UP, 1 },
+	{ "best_f1", UP, 0 },
+	{ "best_threshold", NONE, 0 },
+	{ "best_precision", UP, 0 },
+	{ "best_recall", UP, 0 },
+	{ "auc_roc", UP, 0 },
+	{ "auc_pr", UP, 0 },
+	{ "pa_precision", UP, 0 },
+	{ "pa_recall", UP, 0 },
+	{ "pa_f1", UP, 0 },
+	{ "event_precision", UP, 0 },
+	{ "event_recall", UP, 0 },
+	{ "event_f1", UP, 0 },
+	{ "mean_delay", DOWN, 0 },
+	{ "events", NONE, 1 },
+	{ "events_detected", UP, 1 },
+	{ "nab_standard", UP, 0 },
+	{ "nab_low_fp", UP, 0 },
+	{ "nab_low_fn", UP, 0 },
+	{ "mae", DOWN, 0 },
+	{ "rmse", DOWN, 0 },
+	{ "smape", DOWN, 0 },
+	{ "mase", DOWN, 0 },
+	{ "hitrate_100", UP, 0 },
+	{ "hitrate_150", UP, 0 },
+	{ "psi_max", DOWN, 0 },
+	{ "ks_max", DOWN, 0 },
+	{ "drifted_columns", DOWN, 1 },
 };
 
 struct metrics {
@@ -627,7 +627,6 @@ out:
 
 #define PSI_BOUND 0.25
 #define KS_BOUND 0.2
-#define REF_SAMPLE 20000   /* the sample aiops-train takes its quantiles from */
 
 static int
 drift(const struct aiops_model *m, const struct data *D, struct result *r,
@@ -635,7 +634,8 @@ drift(const struct aiops_model *m, const struct data *D, struct result *r,
 {
 	const struct aiops_array *q = aiops_model_get(m, "ref_quantiles");
 	json_t *train = json_object_get(m->meta, "train");
-	size_t d = m->ncols, ref_n = REF_SAMPLE, ndrift = 0;
+	json_t *rr = json_object_get(train, "ref_rows"), *rows = json_object_get(train, "rows");
+	size_t d = m->ncols, ref_n = 0, ndrift = 0;
 	double psi_max = 0, ks_max = 0;
 	json_t *cols;
 
@@ -643,9 +643,11 @@ drift(const struct aiops_model *m, const struct data *D, struct result *r,
 		return aiops_error_set(e, AIOPS_ERR_FORMAT,
 		    "%s: the model holds no training reference (ref_quantiles) to compare with",
 		    "--drift");
-	if (json_is_integer(json_object_get(train, "rows")) &&
-	    (size_t)json_integer_value(json_object_get(train, "rows")) < ref_n)
-		ref_n = (size_t)json_integer_value(json_object_get(train, "rows"));
+	/* the quantiles' sample size; models before "ref_rows" give their row count */
+	if (json_is_integer(rr) && json_integer_value(rr) > 0)
+		ref_n = (size_t)json_integer_value(rr);
+	else if (json_is_integer(rows) && json_integer_value(rows) > 0)
+		ref_n = aiops_ref_sample_rows((size_t)json_integer_value(rows));
 	if ((cols = r->drift = json_array()) == NULL)
 		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
 	for (size_t j = 0; j < d; j++) {
@@ -719,12 +721,6 @@ baseline_metrics(const struct opts *o, const struct data *D, const char *data_sh
 				return rc;
 			}
 			bo.top = 0;
-			BD.interp = NULL;
-			BD.ninterp = 0;
-			if (D->interp) {
-				BD.interp = D->interp;
-				BD.ninterp = D->ninterp;
-			}
 			rc = evaluate(&bmod, &BD, &bo, &br, NULL, e);
 			if (owned)
 				aiops_free(BD.x);
@@ -788,12 +784,7 @@ metrics_json(const struct metrics *mt)
 	for (int k = 0; o && k < M_COUNT; k++) {
 		if (!mt->set[k])
 			continue;
-		if (metric_def[k].dir == NONE && floor(mt->v[k]) == mt->v[k] &&
-		    fabs(mt->v[k]) < 9e15 && k != M_BEST_THR && k != M_RATE)
-			json_object_set_new(o, metric_def[k].name, json_integer((json_int_t)mt->v[k]));
-		else if ((k == M_TP || k == M_FP || k == M_FN || k == M_TN || k == M_EVENTS_DET ||
-		    k == M_DRIFTED) &&
-		    floor(mt->v[k]) == mt->v[k])
+		if (metric_def[k].count && fabs(mt->v[k]) < 9e15)
 			json_object_set_new(o, metric_def[k].name, json_integer((json_int_t)mt->v[k]));
 		else
 			json_object_set_new(o, metric_def[k].name, num(mt->v[k]));
@@ -911,23 +902,6 @@ report_json(const struct run *R)
 	json_object_set_new(g, "checks", arr);
 	json_object_set_new(rep, "gate", g);
 	return rep;
-}
-
-/* Write text to path atomically. */
-static int
-write_file(const char *path, const char *text, size_t len, struct aiops_error *e)
-{
-	struct aiops_out out;
-	int rc;
-
-	if ((rc = aiops_out_open(&out, path, e)) != AIOPS_OK)
-		return rc;
-	if ((rc = aiops_out_write(&out, text, len, e)) != AIOPS_OK ||
-	    (rc = aiops_out_commit(&out, e)) != AIOPS_OK) {
-		aiops_out_abort(&out);
-		return rc;
-	}
-	return AIOPS_OK;
 }
 
 static int
@@ -1290,7 +1264,7 @@ write_plot(const struct run *R, struct aiops_error *e)
 	p.label = R->D->y;
 	p.pred = R->r->pred;
 	if ((rc = aiops_plot_svg(&p, &b, e)) == AIOPS_OK)
-		rc = write_file(R->o->plot, b.buf, b.len, e);
+		rc = aiops_out_put(R->o->plot, b.buf, b.len, e);
 	aiops_buf_release(&b);
 	return rc;
 }
@@ -1434,8 +1408,8 @@ stream(struct opts *o, struct aiops_model *m, struct aiops_error *e)
 		return aiops_error_set(e, AIOPS_ERR_USAGE,
 		    "--stream writes CSV, one line a row; -O %s is not supported", o->format);
 	/*
-	 * The first byte by read(2), so that stdio has taken nothing yet: a
-	 * tensor's rows travel in blocks, which would hold decisions back.
+	 * A look at the first byte, to refuse a tensor (its rows travel in
+	 * blocks, which would hold decisions back); it goes back with ungetc().
 	 */
 	do
 		len = read(STDIN_FILENO, &first, 1);
@@ -1447,6 +1421,7 @@ stream(struct opts *o, struct aiops_model *m, struct aiops_error *e)
 	if ((unsigned char)first == 0x89)
 		return aiops_error_set(e, AIOPS_ERR_USAGE, "<stdin>: --stream reads CSV lines "
 		    "(aiops-ingest -O csv), not a tensor: a tensor's rows come in blocks");
+	ungetc((unsigned char)first, stdin);
 	if ((rc = aiops_scorer_init(&sc, m, o->impute, e)) != AIOPS_OK)
 		return rc;
 	x = aiops_calloc(d ? d : 1, sizeof(double));
@@ -1462,35 +1437,9 @@ stream(struct opts *o, struct aiops_model *m, struct aiops_error *e)
 	for (;;) {
 		int64_t ts = 0;
 
-		if (first == '\n') {
-			/* the byte read above was a whole (blank) line */
-			lineno++;
-			first = 0;
-			continue;
-		}
 		if ((len = getline(&line, &cap, stdin)) < 0)
 			break;
 		lineno++;
-		if (first) {
-			/* put the byte read above back in front */
-			char *nl = aiops_malloc((size_t)len + 2);
-			if (nl == NULL) {
-				rc = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
-				goto out;
-			}
-			nl[0] = first;
-			memcpy(nl + 1, line, (size_t)len + 1);
-			free(line);
-			line = strdup(nl);
-			aiops_free(nl);
-			if (line == NULL) {
-				rc = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
-				goto out;
-			}
-			cap = (size_t)len + 2;
-			len++;
-			first = 0;
-		}
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		if (len == 0)
@@ -1776,7 +1725,7 @@ main(int argc, char *argv[])
 			struct aiops_buf b = AIOPS_BUF_INIT;
 			rc = aiops_buf_addstr(&b, txt) | aiops_buf_add(&b, "\n", 1);
 			if (rc == AIOPS_OK)
-				rc = write_file(o.report, b.buf, b.len, &e);
+				rc = aiops_out_put(o.report, b.buf, b.len, &e);
 			else
 				rc = aiops_error_set(&e, AIOPS_ERR_NOMEM, "out of memory");
 			aiops_buf_release(&b);
@@ -1790,7 +1739,7 @@ main(int argc, char *argv[])
 	if (o.junit) {
 		struct aiops_buf b = AIOPS_BUF_INIT;
 		if ((rc = junit(&R, &b)) == AIOPS_OK)
-			rc = write_file(o.junit, b.buf, b.len, &e);
+			rc = aiops_out_put(o.junit, b.buf, b.len, &e);
 		else
 			aiops_error_set(&e, rc, "out of memory");
 		aiops_buf_release(&b);
@@ -1800,7 +1749,7 @@ main(int argc, char *argv[])
 	if (o.mreport) {
 		struct aiops_buf b = AIOPS_BUF_INIT;
 		if ((rc = metrics_text(&r.mt, &b)) == AIOPS_OK)
-			rc = write_file(o.mreport, b.buf ? b.buf : "", b.len, &e);
+			rc = aiops_out_put(o.mreport, b.buf ? b.buf : "", b.len, &e);
 		else
 			aiops_error_set(&e, rc, "out of memory");
 		aiops_buf_release(&b);

@@ -135,6 +135,20 @@ cmp_dbl(const void *a, const void *b)
  */
 #define REF_SAMPLE 20000
 
+static size_t
+ref_stride(size_t n)
+{
+	return n > REF_SAMPLE ? (n + REF_SAMPLE - 1) / REF_SAMPLE : 1;
+}
+
+size_t
+aiops_ref_sample_rows(size_t n)
+{
+	size_t stride = ref_stride(n);
+
+	return (n + stride - 1) / stride;
+}
+
 /* What the side thread works out: reference statistics and the fingerprint. */
 struct side {
 	const struct aiops_tensor *t;
@@ -150,8 +164,7 @@ side_work(void *arg)
 {
 	struct side *S = arg;
 	size_t n = S->n, d = S->d;
-	size_t stride = n > REF_SAMPLE ? (n + REF_SAMPLE - 1) / REF_SAMPLE : 1;
-	size_t ns = (n + stride - 1) / stride;
+	size_t stride = ref_stride(n), ns = aiops_ref_sample_rows(n);
 	const double *x = S->x;
 	double *col = aiops_calloc(ns, sizeof(double)), *q = aiops_calloc(101 * d, sizeof(double));
 	double *ms = aiops_calloc(2 * d, sizeof(double));
@@ -265,8 +278,9 @@ aiops_train_final(struct aiops_model *m, const struct aiops_final *f, struct aio
 	memcpy(hex, S.hex, sizeof(hex));
 	aiops_thr_format(&f->thr, tm, sizeof(tm));
 	th = json_pack("{s:s,s:f}", "method", tm, "value", thr);
-	train = json_pack("{s:I,s:s,s:s}", "rows", (json_int_t)n, "sha256", hex, "source",
-	    f->train_name ? f->train_name : "<stdin>");
+	train = json_pack("{s:I,s:s,s:s,s:I}", "rows", (json_int_t)n, "sha256", hex, "source",
+	    f->train_name ? f->train_name : "<stdin>", "ref_rows",
+	    (json_int_t)aiops_ref_sample_rows(n));
 	prov = json_pack("{s:s}", "tool", "aiops-train " AIOPS_VERSION);
 	if (th == NULL || train == NULL || prov == NULL) {
 		json_decref(th);

@@ -21,6 +21,12 @@
 int aiops_train_matrix(const struct aiops_tensor *t, const char *name, int impute,
     const struct aiops_tensor *fill, double **xp, int *owned, struct aiops_error *e);
 
+/*
+ * How many of n training rows the reference quantiles are taken from (every
+ * k-th row, at most 20000): the two-sample size a drift test compares with.
+ */
+size_t aiops_ref_sample_rows(size_t n);
+
 /* SHA-256 over column names, values, timestamps and labels, as lowercase hex. */
 int aiops_tensor_fingerprint(const struct aiops_tensor *t, char hex[65], struct aiops_error *e);
 
