@@ -17,6 +17,10 @@
     equal to the batch path's), and the batch report for the NAB sums, added over the files and
     normalised. Two thresholds: the model's own (trained, no labels) and, as NAB's optimiser
     does for every scoreboard entry, the best of a grid per profile.
+(e) root-cause hints on SMD: for each of the 14 machines with train and test files, z-scored
+    with the train part's scaler, pca:k=10 and mahalanobis:reg=0.5;smooth=15 are trained on
+    train and `aiops-eval --interpretation` scores the test part's per-column contributions
+    against interpretation_label: HitRate@100% and @150% per machine and their mean.
 Writes $AIOPS_BENCH_DIR/eval.json. Exits 1 when a result is wrong; a missed target only fails
 with AIOPS_BENCH_STRICT=1.
 """
@@ -54,6 +58,8 @@ STREAM_ROWS = 20_000
 NAB_DETECTOR = "arima:p=2;d=1"
 NAB_GRID = [4, 6, 8, 10, 13, 16, 20, 25, 32, 40, 50, 64, 80, 100]
 NAB_PROFILES = ["standard", "reward_low_FP_rate", "reward_low_FN_rate"]
+SMD = os.path.join(SHARED, "datasets", "smd")
+HIT_MODELS = ["pca:k=10", "mahalanobis:reg=0.5;smooth=15"]
 
 errors = []
 
@@ -267,6 +273,41 @@ def nab():
                                for p, n in enumerate(NAB_PROFILES)}}
 
 
+def smd_hitrate():
+    wd = os.path.join(SCRATCH, "smd")
+    os.makedirs(wd, exist_ok=True)
+    machines = sorted(os.path.basename(p)[:-len(".txt.gz")]
+                      for p in os.listdir(os.path.join(SMD, "test")) if p.endswith(".txt.gz"))
+    rows = {}
+    print("\nroot-cause HitRate on SMD (interpretation_label), per machine")
+    print("%-14s" % "machine" + "".join(" %25s" % m for m in HIT_MODELS))
+    for mach in machines:
+        interp = os.path.join(SMD, "interpretation_label", mach + ".txt")
+        if not os.path.exists(interp):
+            continue
+        tr = os.path.join(wd, mach + ".train.tensor")
+        te = os.path.join(wd, mach + ".test.tensor")
+        must([INGEST, "-q", "--scale", "zscore", "-o", tr,
+              os.path.join(SMD, "train", mach + ".txt.gz")])
+        must([INGEST, "-q", "--scaler-from", tr, "--labels",
+              os.path.join(SMD, "test_label", mach + ".txt"), "-o", te,
+              os.path.join(SMD, "test", mach + ".txt.gz")])
+        rows[mach] = {}
+        for space in HIT_MODELS:
+            model = os.path.join(wd, "m.model")
+            must([TRAIN, "-q", "--space", space, "-o", model, tr])
+            rep = json.loads(must([EVAL, "-j", "--top", "0", "--interpretation", interp,
+                                   model, te]).stdout)
+            rows[mach][space] = [rep["metrics"]["hitrate_100"], rep["metrics"]["hitrate_150"]]
+        print("%-14s" % mach + "".join("%13.3f%13.3f" % tuple(rows[mach][s]) for s in HIT_MODELS))
+    mean = {s: [float(np.mean([rows[m][s][k] for m in rows])) for k in (0, 1)]
+            for s in HIT_MODELS}
+    print("%-14s" % "mean" + "".join("%13.3f%13.3f" % tuple(mean[s]) for s in HIT_MODELS))
+    print("(each model's two columns: HitRate@100%, HitRate@150%; averaged over the "
+          "anomalous rows of each machine)")
+    return {"machines": rows, "mean": mean}
+
+
 def main():
     for prog in (INGEST, TRAIN, EVAL, RANK):
         if not os.access(prog, os.X_OK):
@@ -283,6 +324,10 @@ def main():
         res["nab"] = nab()
     else:
         print("NAB: %s not found, skipped" % NAB)
+    if os.path.isdir(os.path.join(SMD, "interpretation_label")):
+        res["smd_hitrate"] = smd_hitrate()
+    else:
+        print("SMD: %s not found, skipped" % SMD)
     res["errors"] = errors
     with open(os.path.join(BENCH, "eval.json"), "w") as f:
         json.dump(res, f, indent=2)
