@@ -28,6 +28,9 @@ TARGET_CAT_RATIO = 0.25
 TARGET_RSS_RATIO = 1.5          # "about 1": 10x the rows may cost at most 1.5x the memory
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "lib"))
+import benchlib  # noqa: E402
+from benchlib import say  # noqa: E402
 TOP = os.environ.get("TOP") or os.path.dirname(os.path.dirname(HERE))
 BIN = os.environ.get("AIOPS_BIN") or os.path.join(TOP, "build", "bin")
 TESTBIN = os.environ.get("AIOPS_TESTBIN") or os.path.join(BIN, "..", "tests")
@@ -41,10 +44,6 @@ GENCSV = os.path.join(TESTBIN, "gencsv")
 SCRATCH = os.path.join(BENCH, "ingest.tmp")
 
 errors = []
-
-
-def say(*a):
-    print(*a, flush=True)
 
 
 def fail(msg):
@@ -315,23 +314,7 @@ def main():
     res["targets"] = {"pandas_ratio": TARGET_PANDAS_RATIO, "cat_rate_ratio": TARGET_CAT_RATIO,
                       "rss_ratio_max": TARGET_RSS_RATIO}
     res["targets_missed"] = missed
-    res["errors"] = errors
-    res["seconds"] = round(time.perf_counter() - t0, 1)
-    out = os.path.join(BENCH, "ingest.json")
-    with open(out + ".tmp", "w") as f:
-        json.dump(res, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(out + ".tmp", out)
-    say("wrote %s (%.0f s)" % (out, res["seconds"]))
-    if errors:
-        say("ingest.py: %d error(s): %s" % (len(errors), "; ".join(errors)))
-        return 1
-    if missed:
-        say("ingest.py: below target: %s%s" % (", ".join(missed),
-                                               "" if STRICT else " (AIOPS_BENCH_STRICT=1 fails on this)"))
-        if STRICT:
-            return 1
-    return 0
+    return benchlib.finish("ingest", BENCH, res, t0, errors, missed, STRICT)
 
 
 if __name__ == "__main__":

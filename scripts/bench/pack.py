@@ -18,7 +18,6 @@ differ, an artifact that does not verify or does not hold the files); a missed t
 fails with AIOPS_BENCH_STRICT=1. Run by scripts/bench/run.sh, which sets the environment.
 """
 import hashlib
-import json
 import os
 import platform
 import shutil
@@ -32,6 +31,9 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "lib"))
+import benchlib  # noqa: E402
+from benchlib import say  # noqa: E402
 TOP = os.environ.get("TOP") or os.path.dirname(os.path.dirname(HERE))
 BIN = os.environ.get("AIOPS_BIN") or os.path.join(TOP, "build", "bin")
 BENCH = os.environ.get("AIOPS_BENCH_DIR") or os.path.join(TOP, "build", "bench")
@@ -50,10 +52,6 @@ TARGET_RATIO = 1.1              # aiops-pack wall / tar czf wall
 TARGET_RSS_FRACTION = 0.25      # peak RSS / input bytes: far below, i.e. streamed
 
 errors = []
-
-
-def say(*a):
-    print(*a, flush=True)
 
 
 def fail(msg):
@@ -172,24 +170,7 @@ def main():
                                                                  TARGET_RSS_FRACTION))
     res["targets"] = {"ratio_max": TARGET_RATIO, "rss_fraction_max": TARGET_RSS_FRACTION}
     res["targets_missed"] = missed
-    res["errors"] = errors
-    res["seconds"] = round(time.perf_counter() - t0, 1)
-    os.makedirs(BENCH, exist_ok=True)
-    out = os.path.join(BENCH, "pack.json")
-    with open(out + ".tmp", "w") as f:
-        json.dump(res, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(out + ".tmp", out)
-    say("wrote %s (%.0f s)" % (out, res["seconds"]))
-    if errors:
-        say("pack.py: %d error(s): %s" % (len(errors), "; ".join(errors)))
-        return 1
-    if missed:
-        say("pack.py: below target: %s%s" % (", ".join(missed),
-                                             "" if STRICT else " (AIOPS_BENCH_STRICT=1 fails on this)"))
-        if STRICT:
-            return 1
-    return 0
+    return benchlib.finish("pack", BENCH, res, t0, errors, missed, STRICT)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ import zlib
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "lib"))
+import benchlib  # noqa: E402
+from benchlib import say  # noqa: E402
 TOP = os.environ.get("TOP") or os.path.dirname(os.path.dirname(HERE))
 BIN = os.environ.get("AIOPS_BIN") or os.path.join(TOP, "build", "bin")
 SHARED = os.environ.get("AIOPS_SHARED") or os.path.join(TOP, "..", "shared")
@@ -79,10 +82,6 @@ MODEL_MAGIC = b"\x89AIMDL\r\n"
 
 errors = []
 notes = []
-
-
-def say(*a):
-    print(*a, flush=True)
 
 
 def fail(msg):
@@ -805,24 +804,7 @@ def main():
                       REF_SKLEARN_F1}
     res["targets_missed"] = missed
     res["notes"] = notes
-    res["errors"] = errors
-    res["seconds"] = round(time.perf_counter() - t0, 1)
-    os.makedirs(BENCH, exist_ok=True)
-    out = os.path.join(BENCH, "train.json")
-    with open(out + ".tmp", "w") as f:
-        json.dump(res, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(out + ".tmp", out)
-    say("wrote %s (%.0f s)" % (out, res["seconds"]))
-    if errors:
-        say("train.py: %d error(s): %s" % (len(errors), "; ".join(errors)))
-        return 1
-    if missed:
-        say("train.py: below target: %s%s" % (", ".join(missed),
-                                              "" if STRICT else " (AIOPS_BENCH_STRICT=1 fails on this)"))
-        if STRICT:
-            return 1
-    return 0
+    return benchlib.finish("train", BENCH, res, t0, errors, missed, STRICT)
 
 
 if __name__ == "__main__":
