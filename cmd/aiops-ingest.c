@@ -18,6 +18,11 @@ static const char usage_text[] =
 "                    [--select cols] [--skip-bad] [--sort] [--split cuts]\n"
 "                    [--step duration] [--time-col col] [--time-unit unit]\n"
 "                    [file ...]\n"
+"       aiops-ingest --logs [--depth n] [--lines file] [--log-format format]\n"
+"                    [--mask regex] [--sim threshold] [--templates file]\n"
+"                    [options] [file ...]\n"
+"       aiops-ingest --traces [--trace-format format] [options] [file ...]\n"
+"       aiops-ingest --join [options] tensor tensor ...\n"
 "       aiops-ingest --prom query --start time --end time --step duration\n"
 "                    [options] url\n";
 
@@ -25,11 +30,22 @@ enum {
 	O_AGG = 256, O_DROP, O_DROP_CONSTANT, O_DTYPE, O_FILL, O_HEADER, O_NO_HEADER, O_INFO,
 	O_LABEL_COL, O_LABELS, O_LONG, O_MAX_GAP, O_RENAME, O_SCALE, O_SCALER_FROM, O_SELECT,
 	O_SKIP_BAD, O_SORT, O_SPLIT, O_STEP, O_TIME_COL, O_TIME_UNIT, O_PROM, O_START, O_END,
-	O_HELP
+	O_HELP, O_LOGS, O_DEPTH, O_LINES, O_LOG_FORMAT, O_MASK, O_SIM, O_TEMPLATES, O_TRACES,
+	O_TRACE_FORMAT, O_JOIN
 };
 
 static const struct option longopts[] = {
 	{ "agg", required_argument, NULL, O_AGG },
+	{ "depth", required_argument, NULL, O_DEPTH },
+	{ "join", no_argument, NULL, O_JOIN },
+	{ "lines", required_argument, NULL, O_LINES },
+	{ "log-format", required_argument, NULL, O_LOG_FORMAT },
+	{ "logs", no_argument, NULL, O_LOGS },
+	{ "mask", required_argument, NULL, O_MASK },
+	{ "sim", required_argument, NULL, O_SIM },
+	{ "templates", required_argument, NULL, O_TEMPLATES },
+	{ "trace-format", required_argument, NULL, O_TRACE_FORMAT },
+	{ "traces", no_argument, NULL, O_TRACES },
 	{ "drop", required_argument, NULL, O_DROP },
 	{ "drop-constant", no_argument, NULL, O_DROP_CONSTANT },
 	{ "dtype", required_argument, NULL, O_DTYPE },
@@ -140,6 +156,8 @@ main(int argc, char *argv[])
 	struct aiops_error e = { 0, "" };
 	int c, quiet = 0, want_info = 0, r;
 	const char *start = NULL, *end = NULL;
+	const char **masks = NULL;
+	size_t nkinds = 0;
 
 	aiops_cmd_init(argv[0]);
 	aiops_ingest_opts_init(&o);
@@ -207,6 +225,38 @@ main(int argc, char *argv[])
 			else bad_arg("--time-unit", optarg, "s or ms");
 			break;
 		case O_PROM: o.prom_query = optarg; break;
+		case O_LOGS: o.kind = AIOPS_KIND_LOGS; nkinds++; break;
+		case O_TRACES: o.kind = AIOPS_KIND_TRACES; nkinds++; break;
+		case O_JOIN: o.kind = AIOPS_KIND_JOIN; nkinds++; break;
+		case O_LOG_FORMAT: o.log_format = optarg; break;
+		case O_TEMPLATES: o.templates = optarg; break;
+		case O_LINES: o.lines_out = optarg; break;
+		case O_MASK:
+			if ((masks = realloc(masks, (o.nmasks + 1) * sizeof(*masks))) == NULL) {
+				fprintf(stderr, "%s: out of memory\n", aiops_progname());
+				return AIOPS_EXIT_FAIL;
+			}
+			masks[o.nmasks++] = optarg;
+			break;
+		case O_SIM: {
+			char *end_;
+			errno = 0;
+			o.log_sim = strtod(optarg, &end_);
+			if (errno || *optarg == 0 || *end_ || !(o.log_sim >= 0 && o.log_sim <= 1))
+				bad_arg("--sim", optarg, "a number from 0 to 1");
+			break;
+		}
+		case O_DEPTH: {
+			int64_t v;
+			if (aiops_parse_i64(optarg, strlen(optarg), &v) != 0 || v < 3 || v > 64)
+				bad_arg("--depth", optarg, "a whole number from 3 to 64");
+			o.log_depth = (int)v;
+			break;
+		}
+		case O_TRACE_FORMAT:
+			if ((o.trace_format = aiops_trace_format_parse(optarg)) < 0)
+				bad_arg("--trace-format", optarg, "auto, csv, jsonl or otlp");
+			break;
 		case O_START: start = optarg; break;
 		case O_END: end = optarg; break;
 		default:
@@ -215,6 +265,21 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	o.masks = masks;
+	if (nkinds > 1 || (nkinds && o.prom_query)) {
+		fprintf(stderr, "%s: --logs, --traces, --join and --prom exclude each other\n",
+		    aiops_progname());
+		usage();
+	}
+	if (o.kind != AIOPS_KIND_LOGS && (o.log_format || o.templates || o.lines_out || o.nmasks)) {
+		fprintf(stderr, "%s: --log-format, --templates, --lines and --mask go with --logs\n",
+		    aiops_progname());
+		usage();
+	}
+	if (o.kind == AIOPS_KIND_JOIN && argc < 2) {
+		fprintf(stderr, "%s: --join needs two tensors or more\n", aiops_progname());
+		usage();
+	}
 	if (want_info) {
 		if (argc > 1 || o.prom_query) {
 			fprintf(stderr, "%s: --info reads one tensor file\n", aiops_progname());
@@ -265,8 +330,14 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s: %s\n", aiops_progname(), e.msg);
 	} else if (!quiet) {
 		if (st.skipped)
-			fprintf(stderr, "%s: warning: skipped %llu bad rows (first: %s)\n",
-			    aiops_progname(), (unsigned long long)st.skipped, st.first_skip);
+			fprintf(stderr, "%s: warning: skipped %llu bad %s (first: %s)\n",
+			    aiops_progname(), (unsigned long long)st.skipped,
+			    o.kind == AIOPS_KIND_LOGS ? "lines" : o.kind == AIOPS_KIND_TRACES ?
+			    "spans" : "rows", st.first_skip);
+		if (o.kind == AIOPS_KIND_LOGS)
+			fprintf(stderr, "%s: %llu lines, %llu templates (%llu new)\n", aiops_progname(),
+			    (unsigned long long)st.lines, (unsigned long long)st.templates,
+			    (unsigned long long)st.new_templates);
 		if (st.nconstant)
 			fprintf(stderr, "%s: warning: %zu constant column%s%s: %s\n", aiops_progname(),
 			    st.nconstant, st.nconstant == 1 ? "" : "s",
@@ -274,5 +345,6 @@ main(int argc, char *argv[])
 	}
 	aiops_ingest_stats_release(&st);
 	aiops_net_cleanup();
+	free(masks);
 	return aiops_exit_status(r);
 }

@@ -21,6 +21,9 @@
 #include "score.h"
 #include "evalmetrics.h"
 #include "plot.h"
+#include "drain.h"
+#include "logs.h"
+#include "traces.h"
 #include "cmdutil.h"
 
 #endif

@@ -13,9 +13,11 @@
 
 #include "csv.h"
 #include "ingest.h"
+#include "logs.h"
 #include "parse.h"
 #include "source.h"
 #include "tensor.h"
+#include "traces.h"
 
 struct run {
 	const struct aiops_ingest_opts *o;
@@ -67,9 +69,11 @@ struct run {
 	uint64_t rowidx;
 	json_t *inherit;            /* metadata of a tensor input, borrowed */
 	int64_t origin;             /* of the --step grid */
+	struct aiops_ingest_opts eo;  /* logs, traces, join: o with their defaults */
+	struct aiops_logs_out lo;     /* logs: the outputs committed after the tensor */
 };
 
-enum { K_WIDE, K_LONG, K_TENSOR, K_PROM };
+enum { K_WIDE, K_LONG, K_TENSOR, K_PROM, K_EVENTS };
 
 static int
 nomem(struct aiops_error *e)
@@ -86,6 +90,8 @@ aiops_ingest_opts_init(struct aiops_ingest_opts *o)
 	o->header = -1;
 	o->agg = -1;
 	o->fill = AIOPS_FILL_NAN;
+	o->log_sim = 0.5;
+	o->log_depth = 4;
 }
 
 void
@@ -536,6 +542,12 @@ add_meta(struct run *R)
 	bad |= json_object_set_new(m, "fill", json_string(aiops_fill_name(o->fill))) != 0;
 	if (o->prom_query)
 		bad |= json_object_set_new(m, "query", json_string(o->prom_query)) != 0;
+	if (o->kind != AIOPS_KIND_METRICS || json_object_get(m, "modality") == NULL)
+		bad |= json_object_set_new(m, "modality", json_string(o->kind == AIOPS_KIND_LOGS ?
+		    "logs" : o->kind == AIOPS_KIND_TRACES ? "traces" : o->kind == AIOPS_KIND_JOIN ?
+		    "joined" : "metrics")) != 0;
+	if (o->kind == AIOPS_KIND_LOGS && o->templates)
+		bad |= json_object_set_new(m, "templates", json_string(o->templates)) != 0;
 	return bad ? nomem(R->e) : AIOPS_OK;
 }
 
@@ -577,12 +589,12 @@ setup_chain(struct run *R)
 		    "--step needs a timestamp column (see --time-col)");
 	if (o->labels_file && (r = load_labels(R)) != AIOPS_OK)
 		return r;
-	if (R->have_rowlab && (R->kind == K_LONG || R->kind == K_PROM))
+	if (R->have_rowlab && (R->kind == K_LONG || R->kind == K_PROM || R->kind == K_EVENTS))
 		return aiops_error_set(R->e, AIOPS_ERR_USAGE,
 		    "%s: one label per row needs wide CSV or tensor input; give intervals", R->labname);
 	if (o->scaler_from && (r = load_scaler_from(R)) != AIOPS_OK)
 		return r;
-	R->buffered = R->kind == K_LONG || R->kind == K_PROM || o->sort || o->split ||
+	R->buffered = R->kind == K_LONG || R->kind == K_PROM || R->kind == K_EVENTS || o->sort || o->split ||
 	    o->scale != AIOPS_SCALE_NONE || o->drop_constant;
 	if (aiops_tinfo_init(&R->oinfo) != AIOPS_OK ||
 	    aiops_tinfo_set_names(&R->oinfo, R->out_names, R->nout) != AIOPS_OK)
@@ -1466,6 +1478,196 @@ feed_sorted(struct run *R)
 	return r;
 }
 
+/* ---- traces and joined tensors ------------------------------------------------ */
+
+static int
+read_traces(struct run *R, struct aiops_pivot *pv)
+{
+	static const char *const stdin_only[] = { "-" };
+	const struct aiops_ingest_opts *o = R->o;
+	const char *const *inputs = o->ninputs ? o->inputs : stdin_only;
+	size_t ninputs = o->ninputs ? o->ninputs : 1;
+	struct aiops_traces *t;
+	int r;
+
+	if ((r = aiops_traces_new(&t, o->step_ms > 0 ? o->step_ms : AIOPS_EVENT_STEP_MS,
+	    o->trace_format, o->skip_bad, R->e)) != AIOPS_OK)
+		return r;
+	for (size_t i = 0; i < ninputs && r == AIOPS_OK; i++) {
+		struct aiops_src *src;
+		if ((r = aiops_src_open(&src, inputs[i], R->e)) != AIOPS_OK)
+			break;
+		do
+			r = aiops_traces_feed(t, src, &R->st->spans, &R->st->skipped,
+			    R->st->first_skip, sizeof(R->st->first_skip), R->e);
+		while (r == AIOPS_OK && (r = aiops_src_next_part(src, R->e)) == 1);
+		if (r > 0)
+			r = AIOPS_OK;
+		aiops_src_close(src);
+	}
+	if (r == AIOPS_OK)
+		r = aiops_traces_finish(t, pv, R->e);
+	aiops_traces_free(t);
+	return r;
+}
+
+/* The column name prefix of a tensor: its modality ("metrics" unless it says). */
+static const char *
+modality(json_t *meta)
+{
+	const char *m = json_string_value(json_object_get(meta, "modality"));
+
+	return m ? m : "metrics";
+}
+
+/*
+ * --join: every input tensor into the pivot, columns prefixed with the
+ * modality, rows onto the --step grid; labelled rows become label
+ * intervals of one step.
+ */
+static int
+read_join(struct run *R, struct aiops_pivot *pv, int64_t *step)
+{
+	const struct aiops_ingest_opts *o = R->o;
+	struct aiops_buf name = AIOPS_BUF_INIT;
+	size_t icap = 0, base;
+	double *v = NULL;
+	int r = AIOPS_OK;
+
+	*step = o->step_ms;
+	if (o->ninputs < 2)
+		return aiops_error_set(R->e, AIOPS_ERR_USAGE, "--join needs two tensors or more");
+	for (size_t i = 0; i < o->ninputs && r == AIOPS_OK; i++) {
+		struct aiops_src *src;
+		struct aiops_treader tr;
+		const char *pre;
+		int64_t ts, s;
+		int lab;
+
+		if ((r = aiops_src_open(&src, o->inputs[i], R->e)) != AIOPS_OK)
+			break;
+		if ((r = aiops_treader_open(&tr, src, R->e)) != AIOPS_OK) {
+			aiops_src_close(src);
+			break;
+		}
+		pre = modality(tr.info.meta);
+		if (!tr.info.has_ts) {
+			r = aiops_error_set(R->e, AIOPS_ERR_DATA, "%s: has no timestamps to join on",
+			    o->inputs[i]);
+			goto next;
+		}
+		s = json_integer_value(json_object_get(tr.info.meta, "step_ms"));
+		if (o->step_ms <= 0 && s > *step)
+			*step = s;
+		base = pv->ncols;
+		for (size_t j = 0; j < tr.info.ncols && r == AIOPS_OK; j++) {
+			aiops_buf_reset(&name);
+			if (aiops_buf_addf(&name, "%s.%s", pre, tr.info.names[j]) != AIOPS_OK) {
+				r = nomem(R->e);
+				break;
+			}
+			if (json_object_get(pv->dict, name.buf) != NULL)
+				r = aiops_error_set(R->e, AIOPS_ERR_DATA,
+				    "%s: column \"%s\" is already in an earlier input", o->inputs[i],
+				    name.buf);
+		}
+		aiops_free(v);
+		v = NULL;
+		if (r == AIOPS_OK && (v = aiops_calloc(tr.info.ncols + 1, sizeof(double))) == NULL)
+			r = nomem(R->e);
+		while (r == AIOPS_OK && (r = aiops_treader_next(&tr, &ts, v, &lab, R->e)) == 1) {
+			r = AIOPS_OK;
+			for (size_t j = 0; j < tr.info.ncols && r == AIOPS_OK; j++) {
+				if (pv->ncols > base + j) {
+					/* known column: skip the name lookup */
+					if (aiops_pivot_add(pv, pv->names[base + j], ts, v[j]) != AIOPS_OK)
+						r = nomem(R->e);
+					continue;
+				}
+				aiops_buf_reset(&name);
+				if (aiops_buf_addf(&name, "%s.%s", pre, tr.info.names[j]) != AIOPS_OK ||
+				    aiops_pivot_add(pv, name.buf, ts, v[j]) != AIOPS_OK)
+					r = nomem(R->e);
+			}
+			if (r == AIOPS_OK && tr.info.has_labels && lab == 1) {
+				if (R->niv == icap) {
+					size_t nc = icap ? icap * 2 : 64;
+					struct aiops_interval *p = aiops_reallocarray(R->iv, nc, sizeof(*p));
+					if (p == NULL) {
+						r = nomem(R->e);
+						break;
+					}
+					R->iv = p;
+					icap = nc;
+				}
+				R->iv[R->niv].lo = R->iv[R->niv].hi = ts;
+				R->niv++;
+			}
+			if (tr.info.has_labels)
+				R->have_iv = 1;
+		}
+next:
+		aiops_treader_release(&tr);
+		aiops_src_close(src);
+	}
+	aiops_free(v);
+	aiops_buf_release(&name);
+	if (r == AIOPS_OK && *step <= 0)
+		r = aiops_error_set(R->e, AIOPS_ERR_USAGE,
+		    "--join: the inputs record no step; give --step");
+	if (r == AIOPS_OK && R->have_iv && !o->labels_file) {
+		/* a labelled row marks its whole bucket of the grid */
+		for (size_t i = 0; i < R->niv; i++) {
+			int64_t lo = R->iv[i].lo;
+			lo = lo >= 0 ? lo / *step * *step : -((-lo + *step - 1) / *step) * *step;
+			R->iv[i].lo = lo;
+			R->iv[i].hi = lo + *step - 1;
+		}
+		if (aiops_ivset_init(&R->ivset, R->iv, R->niv) != AIOPS_OK)
+			r = nomem(R->e);
+	} else
+		R->have_iv = 0;
+	return r;
+}
+
+/* Logs, traces or --join: a pivot of per-window values through the chain. */
+static int
+read_events(struct run *R, struct aiops_pivot *pv, struct aiops_error *e)
+{
+	struct aiops_ingest_opts *eo = &R->eo;
+	const struct aiops_ingest_opts *o = R->o;
+	int64_t step = o->step_ms;
+	int r;
+
+	R->kind = K_EVENTS;
+	if (o->prom_query || o->long_format || o->time_col || o->label_col || o->header >= 0 ||
+	    o->sort)
+		return aiops_error_set(e, AIOPS_ERR_USAGE, "%s cannot take --prom, --long, "
+		    "--time-col, --label-col, --header or --sort",
+		    o->kind == AIOPS_KIND_LOGS ? "--logs" : o->kind == AIOPS_KIND_TRACES ?
+		    "--traces" : "--join");
+	if (o->kind == AIOPS_KIND_LOGS)
+		r = aiops_logs_read(pv, o, R->st, &R->lo, e);
+	else if (o->kind == AIOPS_KIND_TRACES)
+		r = read_traces(R, pv);
+	else
+		r = read_join(R, pv, &step);
+	if (r != AIOPS_OK)
+		return r;
+	/* counts: empty windows are zero, and a window's samples add up */
+	*eo = *o;
+	eo->step_ms = step > 0 ? step : AIOPS_EVENT_STEP_MS;
+	if (o->kind == AIOPS_KIND_LOGS) {
+		if (eo->agg < 0)
+			eo->agg = AIOPS_AGG_SUM;
+		if (eo->fill == AIOPS_FILL_NAN)
+			eo->fill = AIOPS_FILL_ZERO;
+	}
+	R->o = eo;
+	r = replay_pivot(R, pv);
+	return r;
+}
+
 static int
 detect_kind(struct run *R, struct aiops_src *src)
 {
@@ -1515,6 +1717,10 @@ aiops_ingest(const struct aiops_ingest_opts *o, struct aiops_ingest_stats *st,
 			R.origin = start;      /* Prometheus evaluates at start + k*step */
 			r = replay_pivot(&R, &pv);
 		}
+		goto finish;
+	}
+	if (o->kind != AIOPS_KIND_METRICS) {
+		r = read_events(&R, &pv, e);
 		goto finish;
 	}
 	for (size_t i = 0; i < ninputs && r == AIOPS_OK; i++) {
@@ -1569,7 +1775,10 @@ finish:
 		r = aiops_out_commit(&R.out, e);
 		R.out_open = 0;
 	}
+	if (r == AIOPS_OK && o->kind == AIOPS_KIND_LOGS)
+		r = aiops_logs_commit(&R.lo, o, e);
 out:
+	aiops_logs_abort(&R.lo);
 	if (R.out_open)
 		aiops_out_abort(&R.out);
 	if (R.final) R.final->free(R.final);

@@ -34,7 +34,24 @@ struct aiops_ingest_opts {
 	int unbuffered;             /* write each row out at once (CSV: a line) */
 	const char *prom_query;     /* with inputs[0] the Prometheus base URL */
 	int64_t prom_start, prom_end;
+	int kind;                   /* enum aiops_ingest_kind */
+	/* logs (see drain.h and logs.h) */
+	const char *log_format;     /* header format; NULL: "<Content>" */
+	const char *templates;      /* template dictionary: loaded if it exists, then saved */
+	const char *lines_out;      /* per-line LineId,EventId,EventTemplate CSV */
+	double log_sim;             /* similarity threshold */
+	int log_depth;              /* parse tree depth */
+	const char *const *masks;   /* extra variable patterns (regular expressions) */
+	size_t nmasks;
+	/* traces (see traces.h) */
+	int trace_format;           /* enum aiops_trace_format */
 };
+
+/* What the inputs are: metrics (CSV, tensors, Prometheus), logs, spans, or tensors to join. */
+enum aiops_ingest_kind { AIOPS_KIND_METRICS, AIOPS_KIND_LOGS, AIOPS_KIND_TRACES, AIOPS_KIND_JOIN };
+
+/* Default --step of logs and traces, which have no natural row. */
+#define AIOPS_EVENT_STEP_MS 60000
 
 /* What a run saw, for the caller's summary and warnings. */
 struct aiops_ingest_stats {
@@ -44,6 +61,8 @@ struct aiops_ingest_stats {
 	size_t nconstant;
 	uint64_t part_rows[3];      /* with a split: train, valid, test */
 	int nparts;
+	uint64_t lines, templates, new_templates;  /* logs */
+	uint64_t spans;                             /* traces */
 };
 
 /* Default options (reads stdin, writes a float64 tensor to stdout). */

@@ -200,8 +200,8 @@ aiops_parse_i64(const char *s, size_t len, int64_t *out)
 }
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
+int64_t
+aiops_days_from_civil(int64_t y, int m, int d)
 {
 	int64_t era, yoe, doy, doe;
 
@@ -243,8 +243,8 @@ digits(const char **pp, const char *end, int n, int *out)
 	return 0;
 }
 
-static int
-days_in_month(int y, int m)
+int
+aiops_days_in_month(int y, int m)
 {
 	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 
@@ -291,7 +291,7 @@ aiops_parse_time(const char *s, size_t len, int unit, int64_t *ms)
 	if (digits(&p, end, 4, &y) || *p++ != '-' || digits(&p, end, 2, &mo) ||
 	    p >= end || *p++ != '-' || digits(&p, end, 2, &d))
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+	if (mo < 1 || mo > 12 || d < 1 || d > aiops_days_in_month(y, mo))
 		return -1;
 	if (p < end && (*p == 'T' || *p == ' ')) {
 		p++;
@@ -316,7 +316,7 @@ aiops_parse_time(const char *s, size_t len, int unit, int64_t *ms)
 		if (hh > 23 || mi > 59 || ss > 60)
 			return -1;
 	}
-	t = days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss;
+	t = aiops_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss;
 	if (p < end) {
 		if (*p == 'Z' && p + 1 == end) {
 			p++;
@@ -342,12 +342,13 @@ aiops_parse_time(const char *s, size_t len, int unit, int64_t *ms)
 void
 aiops_format_time(int64_t ms, char *out, size_t outsz)
 {
-	int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-	int64_t frac = ms - secs * 1000, days, y, rem;
+	/* floor division by remainders: -ms would overflow at INT64_MIN */
+	int64_t secs = ms / 1000 - (ms % 1000 < 0);
+	int64_t frac = (ms % 1000 + 1000) % 1000, days, y, rem;
 	int m, d;
 
-	days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-	rem = secs - days * 86400;
+	days = secs / 86400 - (secs % 86400 < 0);
+	rem = (secs % 86400 + 86400) % 86400;
 	civil_from_days(days, &y, &m, &d);
 	if (frac)
 		snprintf(out, outsz, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, m, d,

@@ -43,6 +43,9 @@ enum aiops_time_unit { AIOPS_TIME_AUTO = 0, AIOPS_TIME_S = 1, AIOPS_TIME_MS = 2 
  * YYYY-MM-DD, YYYY-MM-DD[T ]HH:MM[:SS[.fff]][Z|+hh:mm|-hh:mm|+hhmm].
  * No zone means UTC. 0 ok, -1 bad.
  */
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), and the days of month m of year y. */
+int64_t aiops_days_from_civil(int64_t y, int m, int d);
+int aiops_days_in_month(int y, int m);
 int aiops_parse_time(const char *s, size_t len, int unit, int64_t *ms);
 
 /* True if s looks like a calendar date-time (not a bare number). */

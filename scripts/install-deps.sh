@@ -7,9 +7,13 @@ BUILD_DEPS='build-essential pkg-config libopenblas-dev liblapacke-dev zlib1g-dev
 libarchive-dev libcurl4-openssl-dev libssl-dev libjansson-dev'
 # prove comes with perl; python3-* are the reference implementations some tests compare with;
 # GNU time measures the benchmarks' peak memory; docker-registry and skopeo are the real OCI
-# registry and client the push tests use; chromium renders the eval plot in its test.
+# registry and client the push tests use; chromium renders the eval plot in its test;
+# python3-yaml parses the GitLab CI template and Kubernetes manifests in their tests; clang
+# builds the libFuzzer targets (make fuzz, make fuzz-regress); openssl makes the test
+# certificates of the TLS tests.
 TEST_DEPS='mandoc prometheus python3-numpy python3-pandas python3-sklearn python3-statsmodels
-python3-scipy curl ca-certificates perl time docker-registry skopeo chromium'
+python3-scipy python3-yaml curl ca-certificates perl time docker-registry skopeo chromium clang
+openssl'
 
 usage() {
 	echo "usage: install-deps.sh [-n] [--no-update]"
