@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# run.sh: the driver of `make bench`: runs every scripts/bench/*.py, in name order, with the
-# system python3 (the one the apt numpy and pandas belong to); fails if any of them fails.
+# run.sh: the driver of `make bench`: runs every scripts/bench/*.py but report.py, in name
+# order, with the system python3 (the one the apt numpy and pandas belong to), then report.py,
+# which merges their results into $AIOPS_BENCH_DIR/report.md and report.json, also when one of
+# them failed; fails if any of them (or the report) fails.
 #
 # Environment: AIOPS_BIN (the built commands, default build/bin), AIOPS_TESTBIN (gencsv,
 # default $AIOPS_BIN/../tests), AIOPS_SHARED (the shared datasets, default ../shared),
@@ -38,8 +40,15 @@ done
 mkdir -p "$AIOPS_BENCH_DIR"
 
 failed=()
+# results older than this are from an earlier run (report.py calls them stale)
+AIOPS_BENCH_SINCE=$(date +%s)
+export AIOPS_BENCH_SINCE
 shopt -s nullglob
-scripts=("$here"/*.py)
+scripts=()
+for script in "$here"/*.py
+do
+	test "${script##*/}" = report.py || scripts+=("$script")
+done
 if test ${#scripts[@]} = 0
 then
 	echo "run.sh: no benchmarks in $here" >&2
@@ -57,6 +66,14 @@ do
 		failed+=("$name")
 	fi
 done
+echo "=== report.py"
+if "$PYTHON" "$here/report.py" "$AIOPS_BENCH_DIR"
+then
+	echo "=== the report: $AIOPS_BENCH_DIR/report.md"
+else
+	echo "=== report.py: FAILED (status $?)"
+	failed+=(report.py)
+fi
 if test ${#failed[@]} != 0
 then
 	echo "run.sh: failed: ${failed[*]}" >&2
