@@ -14,6 +14,7 @@
 #include "csv.h"
 #include "ingest.h"
 #include "logs.h"
+#include "model.h"
 #include "parse.h"
 #include "source.h"
 #include "tensor.h"
@@ -556,19 +557,39 @@ load_scaler_from(struct run *R)
 {
 	struct aiops_src *src;
 	struct aiops_treader tr;
+	unsigned char m[8];
+	ssize_t k;
 	int r;
 
+	R->center = aiops_calloc(R->nout, sizeof(double));
+	R->scale = aiops_calloc(R->nout, sizeof(double));
+	if (R->center == NULL || R->scale == NULL)
+		return nomem(R->e);
 	if ((r = aiops_src_open(&src, R->o->scaler_from, R->e)) != AIOPS_OK)
 		return r;
-	if ((r = aiops_treader_open(&tr, src, R->e)) == AIOPS_OK) {
-		R->center = aiops_calloc(R->nout, sizeof(double));
-		R->scale = aiops_calloc(R->nout, sizeof(double));
-		if (R->center == NULL || R->scale == NULL)
-			r = nomem(R->e);
-		else if ((r = aiops_scaler_from_meta(&tr.info, R->out_names, R->nout, &R->scale_kind,
+	if ((k = aiops_src_peek(src, m, sizeof(m), R->e)) < 0) {
+		aiops_src_close(src);
+		return (int)k;
+	}
+	if (!aiops_is_tensor_magic(m, (size_t)k)) {
+		/* a model: the scaler of the data it was trained on */
+		struct aiops_model mod;
+		struct aiops_tensor_info ti;
+		aiops_src_close(src);
+		if ((r = aiops_model_load(&mod, R->o->scaler_from, R->e)) != AIOPS_OK)
+			return r;
+		memset(&ti, 0, sizeof(ti));
+		ti.meta = mod.meta;
+		if ((r = aiops_scaler_from_meta(&ti, R->out_names, R->nout, &R->scale_kind,
 		    R->center, R->scale, R->e)) != AIOPS_OK)
 			aiops_error_prefix(R->e, "%s", R->o->scaler_from);
+		aiops_model_release(&mod);
+		return r;
 	}
+	if ((r = aiops_treader_open(&tr, src, R->e)) == AIOPS_OK &&
+	    (r = aiops_scaler_from_meta(&tr.info, R->out_names, R->nout, &R->scale_kind,
+	    R->center, R->scale, R->e)) != AIOPS_OK)
+		aiops_error_prefix(R->e, "%s", R->o->scaler_from);
 	aiops_treader_release(&tr);
 	aiops_src_close(src);
 	return r;

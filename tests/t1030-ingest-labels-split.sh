@@ -455,6 +455,17 @@ test_expect_success NUMPY '--scaler-from applies a stored scaler to new data, by
 	"$PYTHON" scalecheck.py robust sc.csv 6 robust.info from.out new.csv
 '
 
+test_expect_success '--scaler-from takes a model: the scaler of the data it was trained on' '
+	aiops-ingest -q --scale zscore --split 0.6 -o md "$TOP/testdata/metrics-demo.csv" &&
+	aiops-train -q --space zscore -o md.model md.train.tensor &&
+	aiops-ingest -q --scaler-from md.train.tensor -O csv "$TOP/testdata/metrics-demo.csv" >t.out &&
+	aiops-ingest -q --scaler-from md.model -O csv "$TOP/testdata/metrics-demo.csv" >m.out &&
+	test_cmp t.out m.out &&
+	printf "not a model\n" >junk.model &&
+	test_expect_code 1 aiops-ingest -q --scaler-from junk.model -O csv new.csv >out 2>err &&
+	test_grep "junk.model" err
+'
+
 test_expect_success NUMPY '--scaler-from in a buffered run (--sort) gives the same values' '
 	aiops-ingest -q --sort --scaler-from minmax.train.tensor -O csv new.csv >sorted.out &&
 	"$PYTHON" scalecheck.py minmax sc.csv 6 minmax.info sorted.out new.csv
