@@ -26,7 +26,7 @@ const char *aiops_trace_format_name(int format);
 #define AIOPS_TRACES_MAX_SPANS 50000000u    /* spans in one aggregation */
 #define AIOPS_TRACES_MAX_ID 255             /* bytes in a trace, span or parent id */
 #define AIOPS_TRACES_MAX_SERVICE 255        /* bytes in a service name */
-#define AIOPS_TRACES_MAX_CELLS 20000000u    /* windows x (services + edges) */
+#define AIOPS_TRACES_MAX_CELLS 10000000u    /* windows x (services + edges) */
 
 struct aiops_traces;
 

@@ -295,7 +295,7 @@ test_expect_success 'an unknown --trace-format is a usage error' '
 test_expect_success 'spans too far apart for the step: a limit, not a huge allocation' '
 	printf "trace_id,span_id,service,start,duration\nt,a,A,0,1\nt,b,A,2000-01-01,1\n" >far.csv &&
 	fails_cleanly_o aiops-ingest 1 far.tensor --traces --step 1ms far.csv &&
-	test_grep "more than 20000000 cells; use a larger step" err
+	test_grep "more than 10000000 cells; use a larger step" err
 '
 
 test_done

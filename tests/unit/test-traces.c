@@ -476,7 +476,7 @@ test_bad(void)
 	check_bad(AIOPS_TRACE_CSV,
 	    "trace_id,span_id,service,start,duration\nt,a,A,0,1\nt,b,A,1e15,1\n", "wide.csv",
 	    AIOPS_ERR_LIMIT, "spans over 1000000000001 windows of 1000 ms with 1 services and edges: "
-	    "more than 20000000 cells; use a larger step");
+	    "more than 10000000 cells; use a larger step");
 
 	/* a line longer than the limit */
 	{
