@@ -571,6 +571,12 @@ load_scaler_from(struct run *R)
 		aiops_src_close(src);
 		return (int)k;
 	}
+	if (!aiops_is_tensor_magic(m, (size_t)k) &&
+	    !(k == 8 && memcmp(m, AIOPS_MODEL_MAGIC, 8) == 0)) {
+		aiops_src_close(src);
+		return aiops_error_set(R->e, AIOPS_ERR_FORMAT,
+		    "%s: not an aiops tensor (bad magic)", R->o->scaler_from);
+	}
 	if (!aiops_is_tensor_magic(m, (size_t)k)) {
 		/* a model: the scaler of the data it was trained on */
 		struct aiops_model mod;
