@@ -84,6 +84,7 @@ test_expect_success PYTHON3 'setup: fabricated results of every benchmark but pu
 	             "BGL": {"ga": 0.95, "pa": 0.4, "lines": 2000}},
 	 "mean_ga": 0.974, "mean_pa": 0.65, "target_mean_ga": 0.85, "target_lines_per_s": 1e6,
 	 "speed": {"lines": 32000, "seconds": 0.5, "lines_per_s": 64000,
+	           "cpu_seconds": 0.4, "cpu_lines_per_s": 80000,
 	           "ratio_vs_python_split": 4.2, "ratio_vs_wc": 0.0123},
 	 "peak_rss_mb": 12.5, "peak_rss_mb_1m": 12.0}
 	EOF
@@ -165,9 +166,10 @@ test_expect_success PYTHON3 'loghub GA and PA per system, the mean, speed and me
 	test_grep -F "| BGL | 2000 | 0.950 | 0.400 | – | – |" r/report.md &&
 	test_grep -F "| HDFS | 2000 | 0.998 | 0.900 | 14 | 14 |" r/report.md &&
 	test_grep -F "| **mean** |  | 0.974 | 0.650 |  |  |" r/report.md &&
-	test_grep -F "Speed: 32000 lines in 0.50 s, 64000 lines/s. Peak RSS: 12.5 MiB." r/report.md &&
+	test_grep -F "Speed: 32000 lines in 0.50 s wall (64000 lines/s), 0.40 s CPU (80000 lines/s on one core). Peak RSS: 12.5 MiB." r/report.md &&
 	test_grep -F "| loghub-2k mean grouping accuracy (GA) | 0.974 | ≥ 0.85 | met | logs.json |" r/report.md &&
-	test_grep -F "| log template mining, lines/s on one core | 64000 | ≥ 1000000 | missed | logs.json |" r/report.md &&
+	test_grep -F "| log template mining, lines/s on one core (lines / CPU seconds) | 80000 | ≥ 1000000 | missed | logs.json |" r/report.md &&
+	test_grep -F "| log template mining, lines/s wall clock | 64000 | ≥ 1000000 | missed | logs.json |" r/report.md &&
 	test_grep -F "| the same, lines/s vs \`wc -l\` | wc | 0.012 | – | – | logs.json |" r/report.md &&
 	test_grep -F "| aiops-ingest --logs, 1M lines | 12.0 | logs.json \`peak_rss_mb_1m\` |" r/report.md
 '

@@ -12,10 +12,11 @@ Target: mean GA >= 0.85 (Drain's published level).
 
 Speed: a generated HDFS-like log (1M lines of 8 templates with random block ids, IPs, sizes
 and ports, seeded), read REPEAT times as one stream of REPEAT x 1M lines (the same file given
-REPEAT times: 10M lines by default) through aiops-ingest --logs on one core. Target: >= 1M
-lines/s. Peer, measured in the same run: the header split and blank tokenisation of the same
+REPEAT times: 10M lines by default) through aiops-ingest --logs, which runs on one core.
+Target: >= 1M lines/s on one core, i.e. lines / (user + system CPU seconds) of the run; the
+wall-clock rate is recorded too (the same on an idle machine). Peer, measured in the same run: the header split and blank tokenisation of the same
 lines in Python (re, no template mining: a lower bound of what a Python parser costs), and
-`wc -l` (the floor of reading the file). Memory: peak RSS (GNU time) of the 1M-line and the
+`wc -l` (the floor of reading the file). Memory: peak RSS (getrusage) of the 1M-line and the
 10M-line runs, which must be about equal (memory bounded by templates, not lines).
 
 Writes $AIOPS_BENCH_DIR/logs.json. Exits 1 on a wrong result (a failed run, a line missing from
@@ -65,16 +66,14 @@ HDFS_FORMAT = FORMATS["HDFS"]
 
 
 def run_timed(argv):
-    """Run argv under GNU time; return (wall seconds, peak RSS MB, completed process)."""
+    """Run argv; return (wall seconds, CPU seconds (user + sys), peak RSS MiB, status, stderr)."""
     t = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-f", "%M"] + argv, capture_output=True, text=True)
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = p.stderr.read().decode(errors="replace")
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t
-    rss = None
-    for line in reversed(p.stderr.splitlines()):
-        if line.strip().isdigit():
-            rss = int(line.strip()) / 1024.0
-            break
-    return wall, rss, p
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0, p.returncode, err
 
 
 def accuracy(errors):
@@ -189,32 +188,35 @@ def main():
         os.replace(gen + ".tmp", gen)
     ing = [os.path.join(BIN, "aiops-ingest"), "--logs", "--log-format", HDFS_FORMAT, "-q",
            "-O", "csv", "-o", os.devnull]
-    w1, rss1, p1 = run_timed(ing + [gen])
-    if p1.returncode != 0:
-        errors.append("aiops-ingest --logs on 1M lines failed: %s" % p1.stderr.strip())
-    wall, rss, p = run_timed(ing + [gen] * REPEAT)
-    if p.returncode != 0:
-        errors.append("aiops-ingest --logs on %dM lines failed: %s" % (REPEAT, p.stderr.strip()))
+    w1, c1, rss1, rc1, err1 = run_timed(ing + [gen])
+    if rc1 != 0:
+        errors.append("aiops-ingest --logs on 1M lines failed: %s" % err1.strip())
+    wall, cpu, rss, rc, err = run_timed(ing + [gen] * REPEAT)
+    if rc != 0:
+        errors.append("aiops-ingest --logs on %dM lines failed: %s" % (REPEAT, err.strip()))
     lines = REPEAT * 1000000
     lps = lines / wall
+    cpu_lps = lines / cpu
     t = time.perf_counter()
     subprocess.run(["wc", "-l"] + [gen] * REPEAT, capture_output=True)
     wc_lps = lines / (time.perf_counter() - t)
     py_lps = python_peer(gen)
-    res["speed"] = {"lines": lines, "seconds": round(wall, 3), "lines_per_s": round(lps),
+    res["speed"] = {"lines": lines, "seconds": round(wall, 3), "cpu_seconds": round(cpu, 3),
+                    "lines_per_s": round(lps), "cpu_lines_per_s": round(cpu_lps),
                     "python_split_lines_per_s": round(py_lps), "wc_lines_per_s": round(wc_lps),
                     "ratio_vs_python_split": round(lps / py_lps, 2),
                     "ratio_vs_wc": round(lps / wc_lps, 3)}
-    res["peak_rss_mb"] = round(rss, 1) if rss else None
-    res["peak_rss_mb_1m"] = round(rss1, 1) if rss1 else None
-    say("speed: %d lines in %.2f s = %.2fM lines/s (target >= 1M); Python split+tokenise "
-        "%.2fM lines/s (%.1fx); wc -l %.0fM lines/s (%.3f of it)" %
-        (lines, wall, lps / 1e6, py_lps / 1e6, lps / py_lps, wc_lps / 1e6, lps / wc_lps))
-    say("peak RSS: %.1f MB at 1M lines, %.1f MB at %dM lines" % (rss1 or 0, rss or 0, REPEAT))
-    if lps < 1e6:
-        missed.append("%.2fM lines/s < 1M" % (lps / 1e6))
-    if rss and rss1 and rss > 2 * rss1 + 16:
-        missed.append("memory grows with lines (%.0f MB -> %.0f MB)" % (rss1, rss))
+    res["peak_rss_mb"] = round(rss, 1)
+    res["peak_rss_mb_1m"] = round(rss1, 1)
+    say("speed: %d lines in %.2f s wall = %.2fM lines/s, %.2f s CPU = %.2fM lines/s per core "
+        "(target >= 1M on one core); Python split+tokenise %.2fM lines/s (%.1fx); wc -l %.0fM "
+        "lines/s (%.3f of it)" % (lines, wall, lps / 1e6, cpu, cpu_lps / 1e6, py_lps / 1e6,
+                                   lps / py_lps, wc_lps / 1e6, lps / wc_lps))
+    say("peak RSS: %.1f MiB at 1M lines, %.1f MiB at %dM lines" % (rss1, rss, REPEAT))
+    if cpu_lps < 1e6:
+        missed.append("%.2fM lines/s per core < 1M" % (cpu_lps / 1e6))
+    if rss > 2 * rss1 + 16:
+        missed.append("memory grows with lines (%.0f MiB -> %.0f MiB)" % (rss1, rss))
     return benchlib.finish("logs", BENCH, res, t0, errors, missed, STRICT)
 
 

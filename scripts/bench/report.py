@@ -81,7 +81,9 @@ TARGETS = [
     ("push", "peak RSS, push 1 GiB / push 64 MiB", "rss_ratio_1GiB_vs_64MiB", "<=",
      "targets.rss_ratio", None),
     ("logs", "loghub-2k mean grouping accuracy (GA)", "mean_ga", ">=", "target_mean_ga", None),
-    ("logs", "log template mining, lines/s on one core", "speed.lines_per_s", ">=",
+    ("logs", "log template mining, lines/s on one core (lines / CPU seconds)",
+     "speed.cpu_lines_per_s", ">=", "target_lines_per_s", None),
+    ("logs", "log template mining, lines/s wall clock", "speed.lines_per_s", ">=",
      "target_lines_per_s", None),
 ]
 
@@ -560,9 +562,11 @@ def markdown(rep):
         rows.append(["**mean**", "", fmt(g["mean_ga"]), fmt(g["mean_pa"]), "", ""])
         L += md_table(["system", "lines", "GA", "PA", "templates", "true templates"], rows)
         sp = g["speed"] or {}
-        L += ["", "Speed: %s lines in %s s, %s lines/s. Peak RSS: %s MiB." % (
-            fmt(sp.get("lines"), 0), fmt(sp.get("seconds"), 2), fmt(sp.get("lines_per_s"), 0),
-            fmt(g["peak_rss_mb"], 1))]
+        L += ["", "Speed: %s lines in %s s wall (%s lines/s), %s s CPU (%s lines/s on one "
+              "core). Peak RSS: %s MiB." % (
+                  fmt(sp.get("lines"), 0), fmt(sp.get("seconds"), 2),
+                  fmt(sp.get("lines_per_s"), 0), fmt(sp.get("cpu_seconds"), 2),
+                  fmt(sp.get("cpu_lines_per_s"), 0), fmt(g["peak_rss_mb"], 1))]
 
     L += ["", "## Peak memory", ""]
     rows = [[r["what"], fmt(r["mib"], 1) if r["mib"] is not None else r["result"],
