@@ -18,6 +18,7 @@ statsmodels / time of aiops) for the report. No target: the issue names statsmod
 """
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -164,6 +165,7 @@ def main():
                                   "peer": "statsmodels", "value": round(g, 2), "target": None,
                                   "op": ">="})
             say("%s: %.1fx (geometric mean)" % (what, g))
+    shutil.rmtree(work, ignore_errors=True)
     return benchlib.finish("forecast", BENCH, res, t0, errors, missed, STRICT)
 
 

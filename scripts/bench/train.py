@@ -107,6 +107,21 @@ def run(argv, stdout=subprocess.DEVNULL):
     return dt, p.stderr.decode(errors="replace")
 
 
+def hitrates(model, te, machine):
+    """Root-cause HitRate@100%/@150% of a model on machine's test tensor (interpretation_label);
+    (None, None) when the machine has no interpretation labels."""
+    interp = os.path.join(SMD, "interpretation_label", machine + ".txt")
+    if not os.path.exists(interp):
+        return None, None
+    p = subprocess.run([os.path.join(BIN, "aiops-eval"), "-j", "--top", "0", "--interpretation",
+                        interp, model, te], capture_output=True, text=True)
+    if p.returncode not in (0, 3):
+        raise RuntimeError("aiops-eval --interpretation: status %d: %s" %
+                           (p.returncode, p.stderr.strip()))
+    m = json.loads(p.stdout)["metrics"]
+    return m.get("hitrate_100"), m.get("hitrate_150")
+
+
 def run_rss(argv):
     """Runs argv; returns (wall seconds, peak RSS in KiB of that command). The peak comes
     from GNU time, which execs the command from its own small process: a child forked
@@ -508,6 +523,8 @@ def smd(res, known):
             out["tuned"] = {"winner": w, "search_best_f1": float(meta["search"]["best"]["metric"]),
                             "trials": meta["search"]["trials"], "failed": meta["search"]["failed"],
                             "seconds": round(t, 3), "test": evaluate(w, tr, te, xte, y, check=False)}
+            h = hitrates(model, te, m)
+            out["tuned"]["test"]["hitrate_100"], out["tuned"]["test"]["hitrate_150"] = h
             part = os.path.join(d, "part")
             run([INGEST, "-q", tr, "--split", "%g" % (1 - HOLDOUT), "-o", part])
             model = os.path.join(d, "honest.model")
@@ -519,6 +536,8 @@ def smd(res, known):
                              "search_metric": float(meta["search"]["best"]["metric"]),
                              "trials": meta["search"]["trials"], "failed": meta["search"]["failed"],
                              "seconds": round(t, 3), "test": evaluate(w, tr, te, xte, y, check=False)}
+            h = hitrates(model, te, m)
+            out["honest"]["test"]["hitrate_100"], out["honest"]["test"]["hitrate_150"] = h
         except (RuntimeError, OSError, ValueError, KeyError) as e:
             fail("SMD %s search: %s" % (m, e))
             continue
