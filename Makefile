@@ -102,13 +102,21 @@ install: all
 	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	for f in man/*.7; do test -e "$$f" || continue; install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/man/man7/; done
 
+# libFuzzer targets of tests/fuzz/ (clang; their own build in build/fuzz):
+# fuzz runs each for AIOPS_FUZZ_SECONDS, fuzz-regress replays the seeds and saved crashes.
+fuzz:
+	scripts/fuzz.sh
+
+fuzz-regress:
+	scripts/fuzz.sh --regress
+
 lint-man:
 	mandoc -Tlint -Wwarning man/*.[157]
 
 clean:
 	rm -rf build
 
-.PHONY: all check bench install lint-man clean
+.PHONY: all check bench install lint-man clean fuzz fuzz-regress
 .SECONDARY:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -502,8 +502,12 @@ pull(const char *source, struct aiops_error *e)
 		break;
 	}
 	}
-	if (ret != AIOPS_OK)
+	if (ret != AIOPS_OK) {
+		/* the library writes to a descriptor and cannot name it: the download is ours */
+		if (ret == AIOPS_ERR_IO && strstr(e->msg, "cannot write the download") != NULL)
+			aiops_error_prefix(e, "%s", path.buf);
 		goto out;
+	}
 	if (fsync(tmp.fd) != 0) {
 		ret = aiops_error_set(e, AIOPS_ERR_IO, "%s: %s", tmp.tmp, strerror(errno));
 		goto out;

@@ -324,8 +324,9 @@ train_one(const struct ctx *c, struct aiops_tensor *train, const char *name,
 			for (size_t i = 0; i < sp.n && r == AIOPS_OK; i++)
 				if (sp.t[i].done && (int)(sp.t[i].index % (size_t)c->so.shard_n) == c->so.shard_i - 1) {
 					r = aiops_out_flush(&out, e);
-					if (r == AIOPS_OK)
-						r = aiops_journal_append(out.fd, &sp.t[i], "shard", e);
+					if (r == AIOPS_OK &&
+					    (r = aiops_journal_append(out.fd, &sp.t[i], "shard", e)) != AIOPS_OK)
+						aiops_error_prefix(e, "%s", output);
 				}
 			if (r == AIOPS_OK)
 				r = aiops_out_commit(&out, e);

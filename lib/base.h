@@ -121,6 +121,15 @@ int aiops_out_put(const char *path, const void *p, size_t n, struct aiops_error 
 void aiops_out_abort(struct aiops_out *o);
 /* Unlink every temporary file still open; async-signal-safe. */
 void aiops_out_cleanup_signal(void);
+/*
+ * Several outputs that must all appear: between hold() and release() a
+ * signal handler calls aiops_out_defer_signal(sig), which returns 1 when
+ * the signal is to wait (the handler returns) and 0 when it is not;
+ * release() raises a deferred signal again. Handlers may run in any thread.
+ */
+void aiops_out_hold(void);
+void aiops_out_release(void);
+int aiops_out_defer_signal(int sig);
 
 /* SHA-256 through libcrypto. */
 struct aiops_sha256 {

@@ -12,6 +12,8 @@ static const char *prog = "aiops";
 static void
 on_signal(int sig)
 {
+	if (aiops_out_defer_signal(sig))
+		return;         /* outputs being committed together: after them */
 	aiops_out_cleanup_signal();
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -31,6 +33,8 @@ aiops_cmd_init(const char *progname)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* past ulimit -f a write fails with EFBIG, reported and cleaned up, instead of a core */
+	signal(SIGXFSZ, SIG_IGN);
 }
 
 const char *

@@ -43,6 +43,13 @@ aiops_csv_release(struct aiops_csv *c)
 	c->f = NULL;
 }
 
+static int
+too_long(struct aiops_csv *c, struct aiops_error *e)
+{
+	return aiops_error_set(e, AIOPS_ERR_LIMIT, "%s:%ld: record longer than %u MiB",
+	    aiops_src_name(c->src), c->next_line, AIOPS_CSV_MAX_RECORD >> 20);
+}
+
 /* Move the unread tail to the front and read more; 1 got more, 0 eof, <0 err. */
 static int
 fill(struct aiops_csv *c, struct aiops_error *e)
@@ -61,9 +68,10 @@ fill(struct aiops_csv *c, struct aiops_error *e)
 		char *nb;
 
 		if (c->end >= AIOPS_CSV_MAX_RECORD)
-			return aiops_error_set(e, AIOPS_ERR_LIMIT,
-			    "%s:%ld: record longer than %u MiB", aiops_src_name(c->src),
-			    c->next_line, AIOPS_CSV_MAX_RECORD >> 20);
+			return too_long(c, e);
+		/* room for one record at the limit and a chunk: no more, read at once or not */
+		if (ncap > AIOPS_CSV_MAX_RECORD + CSV_CHUNK)
+			ncap = AIOPS_CSV_MAX_RECORD + CSV_CHUNK;
 		if ((nb = aiops_realloc(c->buf, ncap + 1)) == NULL)
 			return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
 		c->buf = nb;
@@ -135,24 +143,24 @@ split_plain(struct aiops_csv *c, char *s, size_t n, struct aiops_error *e)
 
 /*
  * Find the end of a record that has quotes: the first newline outside
- * quotes. Returns its offset from s, or -1 when the record is not complete
- * in [s, end). *lines counts the newlines inside it.
+ * quotes, looking from s + *scan on, in the quoting state *inq. Returns its
+ * offset from s, or -1 when the record is not complete in [s, end); *scan
+ * and *inq then say where to go on once more is read. *lines counts the
+ * newlines inside the record.
  */
 static long
-quoted_record_end(const char *s, const char *end, long *lines)
+quoted_record_end(const char *s, const char *end, size_t *scan, int *inq, long *lines)
 {
-	int inq = 0;
-
-	*lines = 0;
-	for (const char *p = s; p < end; p++) {
+	for (const char *p = s + *scan; p < end; p++) {
 		if (*p == '"')
-			inq = !inq;
+			*inq = !*inq;
 		else if (*p == '\n') {
-			if (!inq)
+			if (!*inq)
 				return (long)(p - s);
 			++*lines;
 		}
 	}
+	*scan = (size_t)(end - s);
 	return -1;
 }
 
@@ -211,15 +219,22 @@ split_quoted(struct aiops_csv *c, char *s, size_t n, struct aiops_error *e)
 int
 aiops_csv_next(struct aiops_csv *c, struct aiops_error *e)
 {
-	int r;
+	/* how far the record from pos was scanned: a long one is scanned once, not per read */
+	size_t seen = 0, qscan = 0;
+	long lines = 0;
+	int inq = 0, r;
 
 	for (;;) {
 		char *s = c->buf + c->pos, *nl;
 		size_t avail = c->end - c->pos, n;
-		long lines = 0, off;
+		long off;
 
-		nl = avail ? memchr(s, '\n', avail) : NULL;
+		nl = avail > seen ? memchr(s + seen, '\n', avail - seen) : NULL;
 		if (nl == NULL && !c->eof) {
+			if (avail > AIOPS_CSV_MAX_RECORD)
+				return too_long(c, e);
+			/* a byte order mark skipped by fill() moves pos: scan again */
+			seen = c->at_start ? 0 : avail;
 			if ((r = fill(c, e)) < 0)
 				return r;
 			continue;
@@ -229,8 +244,12 @@ aiops_csv_next(struct aiops_csv *c, struct aiops_error *e)
 		n = nl ? (size_t)(nl - s) : avail;
 		c->line = c->next_line;
 		if (memchr(s, '"', n) != NULL) {
-			off = quoted_record_end(s, c->buf + c->end, &lines);
+			off = quoted_record_end(s, c->buf + c->end, &qscan, &inq, &lines);
 			if (off < 0 && !c->eof) {
+				if (avail > AIOPS_CSV_MAX_RECORD)
+					return too_long(c, e);
+				if (c->at_start)
+					qscan = 0, inq = 0, lines = 0;
 				if ((r = fill(c, e)) < 0)
 					return r;
 				continue;
@@ -255,8 +274,10 @@ aiops_csv_next(struct aiops_csv *c, struct aiops_error *e)
 		c->next_line++;
 		if (n > 0 && s[n - 1] == '\r')
 			n--;
-		if (n == 0)
-			continue; /* blank line */
+		if (n == 0) {
+			seen = 0; /* blank line */
+			continue;
+		}
 		c->nf = 0;
 		s[n] = '\0';
 		if (c->lazy) {

@@ -175,10 +175,12 @@ aiops_drain_free(struct aiops_drain *d)
 
 /* ---- masking and tokens --------------------------------------------------- */
 
+/* Blanks separate tokens; a NUL byte counts as one (templates are C strings). */
 static int
 is_blank(int c)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f' ||
+	    c == 0;
 }
 
 static int

@@ -180,8 +180,14 @@ stats_finish(struct aiops_sink *s, struct aiops_error *e)
 	st->nconstant = 0;
 	for (size_t j = 0; j < k->nc; j++)
 		if (k->n[j] == 0 || k->lo[j] == k->hi[j]) {
+			/* the names for a message: the first 4 KiB of them */
+			if (st->constant.len > 4096) {
+				st->nconstant++;
+				continue;
+			}
 			if ((st->nconstant++ && aiops_buf_addstr(&st->constant, ", ")) ||
-			    aiops_buf_addstr(&st->constant, k->R->out_names[j]))
+			    aiops_buf_addstr(&st->constant, st->constant.len > 4096 ? "..." :
+			    k->R->out_names[j]))
 				return nomem(e);
 		}
 	return k->next->finish(k->next, e);
@@ -301,6 +307,73 @@ col_error(struct run *R, const char *opt, const char *s, size_t n)
 }
 
 static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+cmp_name_ref(const void *a, const void *b)
+{
+	char *const *x = *(char *const *const *)a, *const *y = *(char *const *const *)b;
+	int c = strcmp(*x, *y);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+/*
+ * The first name (by position) that an earlier one already has, or n when
+ * they are all distinct; in n log n, for headers of a million columns.
+ * *err is set when memory runs out.
+ */
+static size_t
+first_duplicate(char *const *names, size_t n, int *err)
+{
+	char *const **ref;
+	size_t first = n;
+
+	*err = 0;
+	if (n < 2)
+		return n;
+	if ((ref = aiops_calloc(n, sizeof(*ref))) == NULL) {
+		*err = 1;
+		return n;
+	}
+	for (size_t i = 0; i < n; i++)
+		ref[i] = &names[i];
+	qsort(ref, n, sizeof(*ref), cmp_name_ref);
+	for (size_t k = 1; k < n; k++)
+		if (strcmp(*ref[k - 1], *ref[k]) == 0 && (size_t)(ref[k] - names) < first &&
+		    (k < 2 || strcmp(*ref[k - 2], *ref[k]) != 0))
+			first = (size_t)(ref[k] - names);
+	aiops_free(ref);
+	return first;
+}
+
+/* Two output columns of one name are an error: sorted, in n log n (a million columns). */
+static int
+unique_names(struct run *R)
+{
+	char **v;
+	int r = AIOPS_OK;
+
+	if (R->nout < 2)
+		return AIOPS_OK;
+	if ((v = aiops_calloc(R->nout, sizeof(*v))) == NULL)
+		return nomem(R->e);
+	memcpy(v, R->out_names, R->nout * sizeof(*v));
+	qsort(v, R->nout, sizeof(*v), cmp_name);
+	for (size_t i = 1; i < R->nout; i++)
+		if (strcmp(v[i - 1], v[i]) == 0) {
+			r = aiops_error_set(R->e, AIOPS_ERR_USAGE, "two output columns are named \"%s\"",
+			    v[i]);
+			break;
+		}
+	aiops_free(v);
+	return r;
+}
+
+static int
 setup_mapping(struct run *R)
 {
 	const struct aiops_ingest_opts *o = R->o;
@@ -376,12 +449,7 @@ setup_mapping(struct run *R)
 				return nomem(R->e);
 			p += len + (p[len] == ',');
 		}
-	for (size_t i = 0; i < R->nout; i++)
-		for (size_t j = 0; j < i && R->nout <= 100000; j++)
-			if (strcmp(R->out_names[i], R->out_names[j]) == 0)
-				return aiops_error_set(R->e, AIOPS_ERR_USAGE,
-				    "two output columns are named \"%s\"", R->out_names[i]);
-	return AIOPS_OK;
+	return unique_names(R);
 }
 
 /* ---- labels file ---------------------------------------------------------- */
@@ -842,12 +910,13 @@ wide_layout(struct run *R, struct aiops_csv *c, int *pending)
 					return nomem(R->e);
 				R->raw_names[i] = aiops_buf_detach(&b, NULL);
 			}
-			for (size_t j = 0; j < i; j++)
-				if (strcmp(R->raw_names[i], R->raw_names[j]) == 0)
-					return aiops_error_set(R->e, AIOPS_ERR_DATA,
-					    "%s:%ld:%ld: duplicate column name \"%s\"", name, c->line,
-					    c->f[i].col, R->raw_names[i]);
 		}
+		if ((k = first_duplicate(R->raw_names, c->nf, &err)) < c->nf)
+			return aiops_error_set(R->e, AIOPS_ERR_DATA,
+			    "%s:%ld:%ld: duplicate column name \"%s\"", name, c->line,
+			    c->f[k].col, R->raw_names[k]);
+		if (err)
+			return nomem(R->e);
 	}
 	R->ts_idx = R->lab_idx = -1;
 	if (o->time_col && strcmp(o->time_col, "none") != 0) {
@@ -1348,6 +1417,10 @@ write_part(struct run *R, struct aiops_out *out, const char *path, const char *s
 	struct aiops_sink *w = NULL;
 	int r;
 
+	/* the caller aborts out whatever happens: it must be one to abort */
+	memset(out, 0, sizeof(*out));
+	out->fd = -1;
+	out->slot = -1;
 	if (aiops_tinfo_copy(&ti, &t->info) != AIOPS_OK)
 		return nomem(R->e);
 	ti.dtype = R->o->dtype;
@@ -1441,7 +1514,11 @@ finish_buffered(struct run *R)
 		aiops_buf_release(&path);
 	}
 	R->st->nparts = nparts;
-	/* all parts appear, or none: a failed rename takes back the earlier ones */
+	/*
+	 * all parts appear, or none: a failed rename takes back the earlier ones,
+	 * and a terminating signal waits until the renames are done
+	 */
+	aiops_out_hold();
 	for (int i = 0; i < nopen && r == AIOPS_OK; i++) {
 		char *p = outs[i].path ? aiops_strdup(outs[i].path) : NULL;
 		if ((r = aiops_out_commit(&outs[i], R->e)) != AIOPS_OK) {
@@ -1456,6 +1533,7 @@ finish_buffered(struct run *R)
 	if (r != AIOPS_OK && nopen > 0 && done[0] == NULL)
 		for (int i = 0; i < nopen; i++)
 			aiops_out_abort(&outs[i]);
+	aiops_out_release();
 	for (int i = 0; i < 3; i++)
 		aiops_free(done[i]);
 	return r;
@@ -1803,7 +1881,7 @@ finish:
 		R.out_open = 0;
 	}
 	if (r == AIOPS_OK && o->kind == AIOPS_KIND_LOGS)
-		r = aiops_logs_commit(&R.lo, o, e);
+		r = aiops_logs_commit(&R.lo, e);
 out:
 	aiops_logs_abort(&R.lo);
 	if (R.out_open)

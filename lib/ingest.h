@@ -57,7 +57,7 @@ enum aiops_ingest_kind { AIOPS_KIND_METRICS, AIOPS_KIND_LOGS, AIOPS_KIND_TRACES,
 struct aiops_ingest_stats {
 	uint64_t rows_in, rows_out, skipped;
 	char first_skip[1024];      /* message of the first skipped row */
-	struct aiops_buf constant;  /* names of constant columns, comma-separated */
+	struct aiops_buf constant;  /* names of constant columns, comma-separated (4 KiB, then ...) */
 	size_t nconstant;
 	uint64_t part_rows[3];      /* with a split: train, valid, test */
 	int nparts;

@@ -336,6 +336,7 @@ count_level(struct lrun *L, const char *p, size_t n)
 {
 	size_t i;
 
+	n = strnlen(p, n);      /* a name is a C string: up to a NUL byte */
 	for (i = 0; i < L->nlv; i++)
 		if (strlen(L->lvname[i]) == n && memcmp(L->lvname[i], p, n) == 0)
 			break;
@@ -631,8 +632,7 @@ to_pivot(struct lrun *L, struct aiops_pivot *pv)
 }
 
 int
-aiops_logs_commit(struct aiops_logs_out *lo, const struct aiops_ingest_opts *o,
-    struct aiops_error *e)
+aiops_logs_commit(struct aiops_logs_out *lo, struct aiops_error *e)
 {
 	int r = AIOPS_OK;
 
@@ -640,9 +640,9 @@ aiops_logs_commit(struct aiops_logs_out *lo, const struct aiops_ingest_opts *o,
 		lo->lines_open = 0;
 		r = aiops_out_commit(&lo->lines, e);
 	}
-	if (r == AIOPS_OK && lo->have_templates) {
-		lo->have_templates = 0;
-		r = aiops_out_put(o->templates, lo->templates.buf, lo->templates.len, e);
+	if (r == AIOPS_OK && lo->templates_open) {
+		lo->templates_open = 0;
+		r = aiops_out_commit(&lo->templates, e);
 	}
 	aiops_logs_abort(lo);
 	return r;
@@ -653,9 +653,9 @@ aiops_logs_abort(struct aiops_logs_out *lo)
 {
 	if (lo->lines_open)
 		aiops_out_abort(&lo->lines);
-	lo->lines_open = 0;
-	lo->have_templates = 0;
-	aiops_buf_release(&lo->templates);
+	if (lo->templates_open)
+		aiops_out_abort(&lo->templates);
+	lo->lines_open = lo->templates_open = 0;
 }
 
 int
@@ -739,9 +739,16 @@ aiops_logs_read(struct aiops_pivot *pv, const struct aiops_ingest_opts *o,
 		r = to_pivot(&L, pv);
 	if (r == AIOPS_OK && o->lines_out)
 		r = write_lines(&L, lo);
-	if (r == AIOPS_OK && o->templates &&
-	    (r = aiops_drain_save(L.d, &lo->templates, e)) == AIOPS_OK)
-		lo->have_templates = 1;
+	if (r == AIOPS_OK && o->templates) {
+		/* written now, committed with the tensor: only a rename is left to fail */
+		struct aiops_buf b = AIOPS_BUF_INIT;
+		if ((r = aiops_drain_save(L.d, &b, e)) == AIOPS_OK &&
+		    (r = aiops_out_open(&lo->templates, o->templates, e)) == AIOPS_OK) {
+			lo->templates_open = 1;
+			r = aiops_out_write(&lo->templates, b.buf, b.len, e);
+		}
+		aiops_buf_release(&b);
+	}
 	if (r != AIOPS_OK)
 		aiops_logs_abort(lo);
 out:

@@ -17,8 +17,8 @@
 struct aiops_logs_out {
 	struct aiops_out lines;     /* --lines */
 	int lines_open;
-	struct aiops_buf templates; /* --templates: the dictionary's new text */
-	int have_templates;
+	struct aiops_out templates; /* --templates: the dictionary's new text */
+	int templates_open;
 };
 
 /*
@@ -34,8 +34,7 @@ struct aiops_logs_out {
  */
 int aiops_logs_read(struct aiops_pivot *pv, const struct aiops_ingest_opts *o,
     struct aiops_ingest_stats *st, struct aiops_logs_out *lo, struct aiops_error *e);
-int aiops_logs_commit(struct aiops_logs_out *lo, const struct aiops_ingest_opts *o,
-    struct aiops_error *e);
+int aiops_logs_commit(struct aiops_logs_out *lo, struct aiops_error *e);
 void aiops_logs_abort(struct aiops_logs_out *lo);
 
 /*

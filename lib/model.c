@@ -192,6 +192,10 @@ aiops_model_score(const struct aiops_model *m, const double *x, size_t n, double
 
 	if (r != AIOPS_OK || w <= 1)
 		return r;
+	/* a loaded model's parameters are a file's: (size_t)w must be defined */
+	if (!(w <= 1e6))
+		return aiops_error_set(e, AIOPS_ERR_FORMAT,
+		    "smooth=%g: expected a whole number of rows from 1 to 1000000", w);
 	/*
 	 * smooth=w: each score becomes the mean of the last w raw scores (fewer
 	 * at the start; NaN ones left out). Anomalies are segments, and a

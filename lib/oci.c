@@ -416,6 +416,7 @@ out:
 }
 
 /* Whether dir (open as dfd) is empty. */
+/* A directory with nothing of a layout's own yet (see below). */
 static int
 dir_empty(int dfd)
 {
@@ -429,9 +430,19 @@ dir_empty(int dfd)
 			close(fd);
 		return 0;
 	}
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			empty = 0;
+	while ((de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+		size_t len = strlen(n);
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			continue;
+		/*
+		 * What a push killed before it wrote oci-layout leaves: the blobs
+		 * directory and temporary files (".NAME.XXXXXX", see out.c)
+		 */
+		if (strcmp(n, "blobs") == 0 || (n[0] == '.' && len > 8 && n[len - 7] == '.'))
+			continue;
+		empty = 0;
+	}
 	closedir(d);
 	return empty;
 }

@@ -32,6 +32,37 @@ slot_take(char *path)
 	return -1;
 }
 
+/* A group of commits in progress: a terminating signal waits for its end. */
+static volatile sig_atomic_t holding, pending;
+
+void
+aiops_out_hold(void)
+{
+	pending = 0;
+	holding = 1;
+}
+
+void
+aiops_out_release(void)
+{
+	int sig;
+
+	holding = 0;
+	if ((sig = pending) != 0) {
+		pending = 0;
+		raise(sig);     /* delivered now, to the handler that deferred it */
+	}
+}
+
+int
+aiops_out_defer_signal(int sig)
+{
+	if (!holding)
+		return 0;
+	pending = sig;
+	return holding;     /* released meanwhile: 0, the caller goes on */
+}
+
 void
 aiops_out_cleanup_signal(void)
 {

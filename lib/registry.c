@@ -28,6 +28,8 @@
 #define MANIFEST_MAX (4u << 20)
 #define TOKEN_MAX (1u << 20)
 #define MAX_DELAY 30.0
+/* A reply body nobody keeps (an error's, or one no caller asked for) is read up to this. */
+#define DISCARD_MAX (1u << 20)
 
 static const char empty_json_digest[] =
     "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
@@ -383,6 +385,7 @@ aiops_ref_parse(struct aiops_ref *r, const char *s, struct aiops_error *e)
 
 struct aiops_http {
 	CURL *curl;
+	CURLSH *share;        /* connections and TLS sessions, kept across requests */
 	struct aiops_http_opts o;
 	struct aiops_rng rng;
 	char errbuf[CURL_ERROR_SIZE];
@@ -397,6 +400,7 @@ struct xfer {
 	struct aiops_sha256 hash;
 	int hashing;
 	int ioerr, limit, oom, shrunk;
+	uint64_t discarded;   /* body bytes read and not kept */
 	size_t errlen;
 };
 
@@ -422,7 +426,11 @@ aiops_http_open(struct aiops_http **hp, const struct aiops_http_opts *o, struct 
 	if ((h = aiops_calloc(1, sizeof(*h))) == NULL)
 		return nomem(e);
 	h->o = *o;
-	if ((h->curl = curl_easy_init()) == NULL) {
+	if ((h->share = curl_share_init()) == NULL ||
+	    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+	    curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+	    (h->curl = curl_easy_init()) == NULL) {
+		curl_share_cleanup(h->share);
 		aiops_free(h);
 		return aiops_error_set(e, AIOPS_ERR_NET, "cannot initialise libcurl");
 	}
@@ -438,6 +446,7 @@ aiops_http_close(struct aiops_http *h)
 	if (h == NULL)
 		return;
 	curl_easy_cleanup(h->curl);
+	curl_share_cleanup(h->share);
 	aiops_free(h);
 }
 
@@ -465,7 +474,9 @@ header_cb(char *p, size_t size, size_t nmemb, void *ud)
 		memset(r, 0, offsetof(struct aiops_http_resp, transport));
 		r->content_length = -1;
 		x->errlen = 0;
-		for (const char *q = sp ? sp + 1 : p + n; q < p + n && *q >= '0' && *q <= '9'; q++)
+		/* the status is three digits; a longer run must not overflow st */
+		for (const char *q = sp ? sp + 1 : p + n; q < p + n && *q >= '0' && *q <= '9' &&
+		    st < 1000; q++)
 			st = st * 10 + (*q - '0');
 		r->status = st;
 		return n;
@@ -555,6 +566,9 @@ write_cb(char *p, size_t size, size_t nmemb, void *ud)
 				x->oom = 1;
 				return 0;
 			}
+		} else if ((x->discarded += n) > DISCARD_MAX) {
+			x->limit = 1; /* a reply that never ends must not keep us reading */
+			return 0;
 		}
 		return n;
 	}
@@ -565,6 +579,10 @@ write_cb(char *p, size_t size, size_t nmemb, void *ud)
 		memcpy(r->err_body + x->errlen, p, m);
 		x->errlen += m;
 		r->err_body[x->errlen] = '\0';
+	}
+	if ((x->discarded += n) > DISCARD_MAX) {
+		x->limit = 1;
+		return 0;
 	}
 	return n;
 }
@@ -702,6 +720,16 @@ aiops_http_once(struct aiops_http *h, const struct aiops_http_req *q, struct aio
 	x.h = h;
 	x.q = q;
 	x.r = r;
+	/*
+	 * A new handle for every request, not curl_easy_reset(): libcurl 7.88
+	 * keeps a pointer to the last response's last header, and a reply whose
+	 * first header line is a folded one then reads and reallocates freed
+	 * memory. h->share keeps the connections and TLS sessions.
+	 */
+	if ((c = curl_easy_init()) == NULL)
+		return nomem(e);
+	curl_easy_cleanup(h->curl);
+	h->curl = c;
 	if (q->out_fd >= 0) {
 		if (ftruncate(q->out_fd, 0) != 0 || lseek(q->out_fd, 0, SEEK_SET) < 0)
 			return aiops_error_set(e, AIOPS_ERR_IO, "%s: cannot truncate the output: %s",
@@ -713,8 +741,8 @@ aiops_http_once(struct aiops_http *h, const struct aiops_http_req *q, struct aio
 	if (q->resp)
 		aiops_buf_reset(q->resp);
 
-	curl_easy_reset(c);
 	h->errbuf[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_SHARE, h->share);
 	curl_easy_setopt(c, CURLOPT_URL, q->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -803,7 +831,8 @@ aiops_http_once(struct aiops_http *h, const struct aiops_http_req *q, struct aio
 	if (x.limit) {
 		r->fatal = 1;
 		return aiops_error_set(e, AIOPS_ERR_LIMIT, "%s: the response is larger than %llu bytes",
-		    what, (unsigned long long)(q->out_fd >= 0 ? q->out_max : q->resp_max));
+		    what, (unsigned long long)(x.discarded > DISCARD_MAX ? DISCARD_MAX :
+		    q->out_fd >= 0 ? q->out_max : q->resp_max));
 	}
 	if (rc != CURLE_OK) {
 		r->status = 0;
@@ -1752,8 +1781,20 @@ put_blob(struct aiops_reg *r, const struct aiops_oci_desc *d, const struct body 
 					    what, resp->range);
 					goto cancel;
 				}
+				if ((uint64_t)next <= off) {
+					/* no progress: a Range that never moves must not keep us sending
+					 * for ever, so this spends the retry budget */
+					if (st.attempt >= r->h->o.retries) {
+						ret = aiops_error_set(e, AIOPS_ERR_NET,
+						    "%s: the registry accepts chunks but its Range stays at \"%s\"",
+						    what, resp->range);
+						goto cancel;
+					}
+					if ((ret = backoff(r->h, &st, resp, what, e)) != AIOPS_OK)
+						goto cancel;
+				} else
+					st.attempt = 0; /* progress: the retry budget starts again */
 				off = (uint64_t)next;
-				st.attempt = 0;     /* progress: the retry budget starts again */
 				continue;
 			}
 			if (rc == AIOPS_OK && resp->status == 416) {
@@ -2529,7 +2570,7 @@ layout_blob(const char *dir, const struct aiops_oci_desc *d, int fd, struct aiop
 				if (w < 0 && errno == EINTR)
 					continue;
 				if (w < 0) {
-					ret = aiops_error_set(e, AIOPS_ERR_IO, "cannot write the artifact: %s", strerror(errno));
+					ret = aiops_error_set(e, AIOPS_ERR_IO, "cannot write the download: %s", strerror(errno));
 					goto out;
 				}
 				done += w;

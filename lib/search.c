@@ -378,7 +378,8 @@ aiops_journal_append(int fd, const struct aiops_trial *t, const char *tag, struc
 	json_t *o = json_object(), *p = json_object();
 	char key[700], *s;
 	size_t len;
-	ssize_t w;
+	ssize_t w = 0;
+	off_t end;
 
 	journal_key(t, tag, key, sizeof(key));
 	for (size_t i = 0; p && i < t->params.n; i++)
@@ -404,11 +405,23 @@ aiops_journal_append(int fd, const struct aiops_trial *t, const char *tag, struc
 		return nomem(e);
 	len = strlen(s);
 	s[len] = '\n';   /* json_dumps leaves room: replace the NUL, one write per line */
-	w = write(fd, s, len + 1);
+	end = lseek(fd, 0, SEEK_END);
+	for (size_t done = 0; done < len + 1; done += (size_t)w) {
+		w = write(fd, s + done, len + 1 - done);
+		if (w < 0 && errno == EINTR) {
+			w = 0;
+			continue;
+		}
+		if (w <= 0) {
+			int err = w < 0 ? errno : EIO;
+			aiops_free(s);
+			/* no half line for a resumed search to trip on */
+			if (end >= 0 && ftruncate(fd, end) != 0)
+				err = errno;
+			return aiops_error_set(e, AIOPS_ERR_IO, "write error: %s", strerror(err));
+		}
+	}
 	aiops_free(s);
-	if (w != (ssize_t)(len + 1))
-		return aiops_error_set(e, AIOPS_ERR_IO, "journal: write error: %s",
-		    w < 0 ? strerror(errno) : "short write");
 	return AIOPS_OK;
 }
 
@@ -578,6 +591,7 @@ worker(void *arg)
 		t->done = 1;
 		pthread_mutex_lock(&P->mu);
 		if (P->jfd >= 0 && aiops_journal_append(P->jfd, t, P->J->tag, &e) != AIOPS_OK && !P->err) {
+			aiops_error_prefix(&e, "%s", P->J->o->journal);
 			P->err = e.code;
 			P->e = e;
 		}

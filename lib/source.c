@@ -611,15 +611,29 @@ aiops_src_close(struct aiops_src *s)
 
 /* ---- simple GET --------------------------------------------------------- */
 
+#define HTTP_GET_MAX (256u << 20)
+
+/* Where aiops_http_get() keeps a reply, and why it stopped keeping it. */
+struct get_sink {
+	struct aiops_buf *b;
+	int limit, oom;
+};
+
 static size_t
 body_cb(char *p, size_t size, size_t nmemb, void *ud)
 {
-	struct aiops_buf *b = ud;
+	struct get_sink *k = ud;
 	size_t n = size * nmemb;
 
-	if (b->len + n > (256u << 20))
-		return 0; /* a reply that never ends is cut off */
-	return aiops_buf_add(b, p, n) == AIOPS_OK ? n : 0;
+	if (k->b->len + n > HTTP_GET_MAX) {
+		k->limit = 1; /* a reply that never ends is cut off */
+		return 0;
+	}
+	if (aiops_buf_add(k->b, p, n) != AIOPS_OK) {
+		k->oom = 1;
+		return 0;
+	}
+	return n;
 }
 
 int
@@ -627,6 +641,7 @@ aiops_http_get(const char *url, struct aiops_buf *body, long *status,
     struct aiops_error *e)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
+	struct get_sink sink = { body, 0, 0 };
 	CURL *c;
 	CURLcode cr;
 	int r;
@@ -646,11 +661,16 @@ aiops_http_get(const char *url, struct aiops_buf *body, long *status,
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	cr = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(c);
+	if (sink.limit)
+		return aiops_error_set(e, AIOPS_ERR_LIMIT, "%s: the reply is larger than %u MiB", url,
+		    HTTP_GET_MAX >> 20);
+	if (sink.oom)
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
 	if (cr != CURLE_OK)
 		return aiops_error_set(e, AIOPS_ERR_NET, "%s: %s", url,
 		    errbuf[0] ? errbuf : curl_easy_strerror(cr));

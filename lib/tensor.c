@@ -598,7 +598,8 @@ aiops_tensor_push(struct aiops_tensor *t, int64_t ts, const double *vals, int la
 }
 
 static int
-load_from(struct aiops_tensor *t, struct aiops_src *src, size_t hint, struct aiops_error *e)
+load_from(struct aiops_tensor *t, struct aiops_src *src, size_t hint, size_t fsize,
+    struct aiops_error *e)
 {
 	struct aiops_treader r;
 	double *row = NULL;
@@ -615,7 +616,10 @@ load_from(struct aiops_tensor *t, struct aiops_src *src, size_t hint, struct aio
 		k = nomem(e);
 		goto out;
 	}
-	/* the trailer's count is not verified yet: reserving is advisory, rows still grow */
+	/* the trailer's count is not verified yet: reserving is advisory, rows still grow;
+	 * and a file of fsize bytes holds at most fsize / rowbytes rows */
+	if (hint > fsize / r.rowbytes)
+		hint = fsize / r.rowbytes;
 	(void)tensor_reserve(t, hint);
 	while ((k = aiops_treader_next(&r, &ts, row, &lab, e)) == 1)
 		if (aiops_tensor_push(t, ts, row, lab) != AIOPS_OK) {
@@ -659,7 +663,7 @@ aiops_tensor_load(struct aiops_tensor *t, const char *path, struct aiops_error *
 	if (fd >= 0)
 		close(fd);
 	if (k == AIOPS_OK) {
-		k = load_from(t, src, hint, e);
+		k = load_from(t, src, hint, hint ? (size_t)st.st_size : 0, e);
 		aiops_src_close(src);
 	}
 	if (map != MAP_FAILED)
