@@ -9,11 +9,12 @@ libarchive-dev libcurl4-openssl-dev libssl-dev libjansson-dev'
 # GNU time measures the benchmarks' peak memory; docker-registry and skopeo are the real OCI
 # registry and client the push tests use; chromium renders the eval plot in its test;
 # python3-yaml parses the GitLab CI template and Kubernetes manifests in their tests; clang
-# builds the libFuzzer targets (make fuzz, make fuzz-regress); openssl makes the test
+# and its runtime (libFuzzer, only recommended by clang) build the fuzz targets (make fuzz,
+# make fuzz-regress, t8100); openssl makes the test
 # certificates of the TLS tests.
 TEST_DEPS='mandoc prometheus python3-numpy python3-pandas python3-sklearn python3-statsmodels
 python3-scipy python3-yaml curl ca-certificates perl time docker-registry skopeo chromium clang
-openssl'
+libclang-rt-14-dev openssl'
 
 usage() {
 	echo "usage: install-deps.sh [-n] [--no-update]"
