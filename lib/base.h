@@ -79,6 +79,8 @@ int aiops_buf_grow(struct aiops_buf *b, size_t extra);
 int aiops_buf_add(struct aiops_buf *b, const void *data, size_t n);
 int aiops_buf_addstr(struct aiops_buf *b, const char *s);
 int aiops_buf_addch(struct aiops_buf *b, int c);
+/* s as one CSV field (RFC 4180): quoted, quotes doubled, when it holds , " or a line end. */
+int aiops_buf_addcsv(struct aiops_buf *b, const char *s);
 int aiops_buf_addf(struct aiops_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int aiops_buf_vaddf(struct aiops_buf *b, const char *fmt, va_list ap);

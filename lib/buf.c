@@ -118,3 +118,20 @@ aiops_buf_detach(struct aiops_buf *b, size_t *len)
 	b->len = b->alloc = 0;
 	return s;
 }
+
+int
+aiops_buf_addcsv(struct aiops_buf *b, const char *s)
+{
+	int r = AIOPS_OK;
+
+	if (strpbrk(s, ",\"\r\n") == NULL)
+		return aiops_buf_addstr(b, s);
+	r |= aiops_buf_addch(b, '"');
+	for (; *s && r == AIOPS_OK; s++) {
+		if (*s == '"')
+			r |= aiops_buf_addch(b, '"');
+		r |= aiops_buf_addch(b, *s);
+	}
+	r |= aiops_buf_addch(b, '"');
+	return r ? AIOPS_ERR_NOMEM : AIOPS_OK;
+}

@@ -634,21 +634,6 @@ aiops_drain_template(const struct aiops_drain *d, uint32_t id)
 	return s;
 }
 
-/* CSV field: quoted when it holds a comma, quote or line end. */
-static int
-add_csv_field(struct aiops_buf *b, const char *s)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL)
-		return aiops_buf_addstr(b, s);
-	if (aiops_buf_addch(b, '"') != AIOPS_OK)
-		return AIOPS_ERR_NOMEM;
-	for (; *s; s++)
-		if ((*s == '"' && aiops_buf_addch(b, '"') != AIOPS_OK) ||
-		    aiops_buf_addch(b, *s) != AIOPS_OK)
-			return AIOPS_ERR_NOMEM;
-	return aiops_buf_addch(b, '"');
-}
-
 int
 aiops_drain_save(const struct aiops_drain *d, struct aiops_buf *b, struct aiops_error *e)
 {
@@ -657,7 +642,7 @@ aiops_drain_save(const struct aiops_drain *d, struct aiops_buf *b, struct aiops_
 	for (size_t i = 0; i < d->ntp; i++) {
 		const char *t = aiops_drain_template(d, (uint32_t)i);
 		if (t == NULL || aiops_buf_addf(b, "E%zu,", i + 1) != AIOPS_OK ||
-		    add_csv_field(b, t) != AIOPS_OK ||
+		    aiops_buf_addcsv(b, t) != AIOPS_OK ||
 		    aiops_buf_addf(b, ",%llu\n", (unsigned long long)d->tp[i].count) != AIOPS_OK)
 			return nomem(e);
 	}

@@ -535,20 +535,6 @@ read_part(struct lrun *L, struct aiops_src *src, char *buf, size_t cap)
 	return AIOPS_OK;
 }
 
-static int
-add_csv_field(struct aiops_buf *b, const char *s)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL)
-		return aiops_buf_addstr(b, s);
-	if (aiops_buf_addch(b, '"') != AIOPS_OK)
-		return AIOPS_ERR_NOMEM;
-	for (; *s; s++)
-		if ((*s == '"' && aiops_buf_addch(b, '"') != AIOPS_OK) ||
-		    aiops_buf_addch(b, *s) != AIOPS_OK)
-			return AIOPS_ERR_NOMEM;
-	return aiops_buf_addch(b, '"');
-}
-
 /* The per-line CSV, from the (line id, template id) records, with the final templates. */
 static int
 write_lines(struct lrun *L, struct aiops_logs_out *lo)
@@ -570,7 +556,7 @@ write_lines(struct lrun *L, struct aiops_logs_out *lo)
 		const char *t = aiops_drain_template(L->d, id);
 		if (t == NULL || aiops_buf_addf(&b, "%llu,E%lu,",
 		    (unsigned long long)aiops_get_u64(rec), (unsigned long)id + 1) != AIOPS_OK ||
-		    add_csv_field(&b, t) != AIOPS_OK || aiops_buf_addch(&b, '\n') != AIOPS_OK) {
+		    aiops_buf_addcsv(&b, t) != AIOPS_OK || aiops_buf_addch(&b, '\n') != AIOPS_OK) {
 			r = nomem(L->e);
 			break;
 		}

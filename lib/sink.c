@@ -51,29 +51,6 @@ struct csink {
 };
 
 static int
-needs_quote(const char *s)
-{
-	return strpbrk(s, ",\"\r\n") != NULL;
-}
-
-static int
-add_csv_text(struct aiops_buf *b, const char *s)
-{
-	int r = AIOPS_OK;
-
-	if (!needs_quote(s))
-		return aiops_buf_addstr(b, s);
-	r |= aiops_buf_addch(b, '"');
-	for (; *s && r == AIOPS_OK; s++) {
-		if (*s == '"')
-			r |= aiops_buf_addch(b, '"');
-		r |= aiops_buf_addch(b, *s);
-	}
-	r |= aiops_buf_addch(b, '"');
-	return r ? AIOPS_ERR_NOMEM : AIOPS_OK;
-}
-
-static int
 csink_row(struct aiops_sink *s, int64_t ts, const double *v, int label, struct aiops_error *e)
 {
 	struct csink *c = (struct csink *)s;
@@ -142,7 +119,7 @@ csink_open(struct aiops_sink **sp, struct aiops_out *out, const struct aiops_ten
 	for (size_t j = 0; j < ti->ncols; j++) {
 		if (j > 0 || ti->has_ts)
 			r |= aiops_buf_addch(&h, ',');
-		r |= add_csv_text(&h, ti->names[j]);
+		r |= aiops_buf_addcsv(&h, ti->names[j]);
 	}
 	if (ti->has_labels)
 		r |= aiops_buf_addstr(&h, ",label");
