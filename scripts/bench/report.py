@@ -30,7 +30,7 @@ TOP = os.environ.get("TOP") or os.path.dirname(os.path.dirname(HERE))
 
 # The benchmarks the report expects; the scripts present in scripts/bench are added at run
 # time. logs.json comes from the loghub benchmark.
-EXPECTED = ["ingest", "train", "eval", "pack", "push", "logs"]
+EXPECTED = ["ingest", "train", "eval", "pack", "push", "logs", "forecast", "limits"]
 # The peers the headline names even when no benchmark measured against them.
 PEERS = ["pandas", "scikit-learn", "statsmodels", "tar", "curl"]
 
@@ -89,6 +89,9 @@ TARGETS = [
 
 # Peak memory: (benchmark, what, path, unit of the recorded number).
 MEMORY = [
+    ("limits", "aiops-ingest -O csv, the large (10 GB) stream", "stream_big.peak_rss_kib", "KiB"),
+    ("limits", "aiops-ingest stopped at the record limit (1 GB line)", "line_1gb.peak_rss_kib",
+     "KiB"),
     ("ingest", "aiops-ingest stdin->stdout, 100k x 38 rows", "rss_100k_kb", "KiB"),
     ("ingest", "aiops-ingest stdin->stdout, 1M x 38 rows", "rss_1m_kb", "KiB"),
     ("ingest", "aiops-ingest --sort (buffered), 1M x 38 rows", "rss_sort_1m_kb", "KiB"),
