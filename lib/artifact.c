@@ -39,16 +39,7 @@ nomem(struct aiops_error *e)
 static const char *
 shown(const char *s, char buf[208])
 {
-	size_t i = 0;
-
-	if (s == NULL)
-		return "(none)";
-	for (; s[i] && i < 200; i++)
-		buf[i] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f ? '?' : s[i];
-	if (s[i])
-		buf[i++] = '.', buf[i++] = '.', buf[i++] = '.';
-	buf[i] = '\0';
-	return buf;
+	return s ? aiops_excerpt(s, strlen(s), 200, buf, 208) : "(none)";
 }
 
 static const char *
@@ -510,11 +501,9 @@ static int
 file_sum(const char *path, unsigned char *buf, char hex[65], uint64_t *size,
     struct aiops_error *e)
 {
-	struct aiops_sha256 h;
 	unsigned char d[32];
 	struct stat st;
-	uint64_t total = 0;
-	ssize_t k;
+	int r;
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
@@ -530,25 +519,15 @@ file_sum(const char *path, unsigned char *buf, char hex[65], uint64_t *size,
 		return aiops_error_set(e, AIOPS_ERR_LIMIT, "%s: larger than 8 GiB, the most a member holds",
 		    path);
 	}
-	if (aiops_sha256_init(&h) != AIOPS_OK) {
-		close(fd);
-		return nomem(e);
-	}
-	while ((k = read_some(fd, buf, IO_BUFSZ)) > 0) {
-		aiops_sha256_update(&h, buf, (size_t)k);
-		total += (uint64_t)k;
-	}
-	if (k < 0) {
-		int err = errno;
-		aiops_sha256_release(&h);
-		close(fd);
-		return aiops_error_set(e, AIOPS_ERR_IO, "%s: read error: %s", path, strerror(err));
-	}
+	r = aiops_sha256_fd(fd, buf, IO_BUFSZ, d, size);
+	if (r == AIOPS_ERR_IO)
+		aiops_error_set(e, r, "%s: read error: %s", path, strerror(errno));
+	else if (r != AIOPS_OK)
+		nomem(e);
 	close(fd);
-	aiops_sha256_final(&h, d);
-	aiops_hex(d, 32, hex);
-	*size = total;
-	return AIOPS_OK;
+	if (r == AIOPS_OK)
+		aiops_hex(d, 32, hex);
+	return r;
 }
 
 static int

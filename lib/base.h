@@ -43,6 +43,11 @@ int aiops_error_prefix(struct aiops_error *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* A short English name for a code ("out of memory", ...). */
 const char *aiops_strerror(int code);
+/*
+ * Bytes s[0..n) for a message into buf (bsz > 5): at most max of them (and
+ * what fits), control and non-ASCII bytes as '?', "..." when some are left out.
+ */
+const char *aiops_excerpt(const char *s, size_t n, size_t max, char *buf, size_t bsz);
 /* Map an error code to the documented exit status (1 for any failure). */
 int aiops_exit_status(int code);
 
@@ -141,6 +146,11 @@ int aiops_sha256_init(struct aiops_sha256 *h);
 int aiops_sha256_update(struct aiops_sha256 *h, const void *p, size_t n);
 /* Writes 32 bytes to out and releases h. */
 int aiops_sha256_final(struct aiops_sha256 *h, unsigned char out[32]);
+/*
+ * The SHA-256 and size of what fd reads to its end, through buf[bufsz]:
+ * AIOPS_OK, AIOPS_ERR_NOMEM, or AIOPS_ERR_IO with errno set by read(2).
+ */
+int aiops_sha256_fd(int fd, void *buf, size_t bufsz, unsigned char out[32], uint64_t *size);
 void aiops_sha256_release(struct aiops_sha256 *h);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void aiops_hex(const unsigned char *p, size_t n, char *out);

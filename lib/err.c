@@ -62,3 +62,18 @@ aiops_exit_status(int code)
 		return 2;
 	return 1;
 }
+
+const char *
+aiops_excerpt(const char *s, size_t n, size_t max, char *buf, size_t bsz)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && i < max && k + 5 < bsz; i++)
+		buf[k++] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f ? '?' : s[i];
+	if (n > k && k + 4 < bsz) {
+		memcpy(buf + k, "...", 3);
+		k += 3;
+	}
+	buf[k] = '\0';
+	return buf;
+}

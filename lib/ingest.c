@@ -3,7 +3,6 @@
  * Prometheus) -> map columns -> align -> fill gaps -> label -> [buffer:
  * drop constant, split, scale] -> write.
  */
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,22 +120,6 @@ free_strv(char **v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		aiops_free(v[i]);
 	aiops_free(v);
-}
-
-/* Quote at most 40 bytes of a field for a message. */
-static const char *
-shown(const char *s, size_t n, char *buf, size_t bsz)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < n && k + 5 < bsz && i < 40; i++)
-		buf[k++] = isprint((unsigned char)s[i]) ? s[i] : '?';
-	if (n > 40 && k + 4 < bsz) {
-		memcpy(buf + k, "...", 3);
-		k += 3;
-	}
-	buf[k] = '\0';
-	return buf;
 }
 
 /* ---- stats and affine sinks -------------------------------------------- */
@@ -307,12 +290,6 @@ col_error(struct run *R, const char *opt, const char *s, size_t n)
 }
 
 static int
-cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
 cmp_name_ref(const void *a, const void *b)
 {
 	char *const *x = *(char *const *const *)a, *const *y = *(char *const *const *)b;
@@ -350,27 +327,19 @@ first_duplicate(char *const *names, size_t n, int *err)
 	return first;
 }
 
-/* Two output columns of one name are an error: sorted, in n log n (a million columns). */
+/* Two output columns of one name are an error. */
 static int
 unique_names(struct run *R)
 {
-	char **v;
-	int r = AIOPS_OK;
+	int err;
+	size_t k = first_duplicate(R->out_names, R->nout, &err);
 
-	if (R->nout < 2)
-		return AIOPS_OK;
-	if ((v = aiops_calloc(R->nout, sizeof(*v))) == NULL)
+	if (err)
 		return nomem(R->e);
-	memcpy(v, R->out_names, R->nout * sizeof(*v));
-	qsort(v, R->nout, sizeof(*v), cmp_name);
-	for (size_t i = 1; i < R->nout; i++)
-		if (strcmp(v[i - 1], v[i]) == 0) {
-			r = aiops_error_set(R->e, AIOPS_ERR_USAGE, "two output columns are named \"%s\"",
-			    v[i]);
-			break;
-		}
-	aiops_free(v);
-	return r;
+	if (k < R->nout)
+		return aiops_error_set(R->e, AIOPS_ERR_USAGE, "two output columns are named \"%s\"",
+		    R->out_names[k]);
+	return AIOPS_OK;
 }
 
 static int
@@ -500,7 +469,7 @@ load_labels(struct run *R)
 			    (v != 0 && v != 1)) {
 				r = aiops_error_set(R->e, AIOPS_ERR_DATA,
 				    "%s:%ld:%ld: expected 0 or 1, got \"%s\"", name, c.line, f[0].col,
-				    shown(f[0].p, f[0].len, sb, sizeof(sb)));
+				    aiops_excerpt(f[0].p, f[0].len, 40, sb, sizeof(sb)));
 				goto out;
 			}
 			if (R->nrowlab == cap) {
@@ -537,7 +506,7 @@ load_labels(struct run *R)
 				    aiops_parse_time(d + 1, n2, R->o->time_unit, &hi) != 0) {
 					r = aiops_error_set(R->e, AIOPS_ERR_DATA,
 					    "%s:%ld: expected start-end times, got \"%s\"", name, c.line,
-					    shown(f[0].p, f[0].len, sb, sizeof(sb)));
+					    aiops_excerpt(f[0].p, f[0].len, 40, sb, sizeof(sb)));
 					goto out;
 				}
 			}
@@ -549,7 +518,7 @@ load_labels(struct run *R)
 			r = aiops_error_set(R->e, AIOPS_ERR_DATA,
 			    "%s:%ld: expected an interval start,end (%s), got \"%s\"", name, c.line,
 			    R->has_ts ? "timestamps" : "row numbers",
-			    shown(f[0].p, f[0].len, sb, sizeof(sb)));
+			    aiops_excerpt(f[0].p, f[0].len, 40, sb, sizeof(sb)));
 			goto out;
 		}
 		if (hi < lo) {
@@ -1066,7 +1035,7 @@ wide_row(struct run *R, struct aiops_csv *c)
 		if (aiops_parse_time(f->p, f->len, R->o->time_unit, &ts) != 0) {
 			R->rowidx++;
 			aiops_error_set(R->e, AIOPS_ERR_DATA, "%s:%ld:%ld: expected a timestamp, got \"%s\"",
-			    name, c->line, f->col, shown(f->p, f->len, sb, sizeof(sb)));
+			    name, c->line, f->col, aiops_excerpt(f->p, f->len, 40, sb, sizeof(sb)));
 			return bad_row(R);
 		}
 	}
@@ -1076,7 +1045,7 @@ wide_row(struct run *R, struct aiops_csv *c)
 		if (f->len > 0 && (aiops_parse_double(f->p, f->len, &v) != 0 || (v != 0 && v != 1))) {
 			R->rowidx++;
 			aiops_error_set(R->e, AIOPS_ERR_DATA, "%s:%ld:%ld: label: expected 0 or 1, got \"%s\"",
-			    name, c->line, f->col, shown(f->p, f->len, sb, sizeof(sb)));
+			    name, c->line, f->col, aiops_excerpt(f->p, f->len, 40, sb, sizeof(sb)));
 			return bad_row(R);
 		}
 		label = v != 0;
@@ -1095,7 +1064,7 @@ wide_row(struct run *R, struct aiops_csv *c)
 			R->rowidx++;
 			aiops_error_set(R->e, AIOPS_ERR_DATA,
 			    "%s:%ld:%ld: field \"%s\": expected a number, got \"%s\"", name, c->line,
-			    f->col, R->in_names[j], shown(f->p, f->len, sb, sizeof(sb)));
+			    f->col, R->in_names[j], aiops_excerpt(f->p, f->len, 40, sb, sizeof(sb)));
 			return bad_row(R);
 		}
 	}
@@ -1193,11 +1162,12 @@ read_long_part(struct run *R, struct aiops_csv *c, struct aiops_pivot *pv)
 			    name, c->line, nf, c->nf);
 		} else if (aiops_parse_time(f[0].p, f[0].len, R->o->time_unit, &ts) != 0) {
 			r = aiops_error_set(R->e, AIOPS_ERR_DATA, "%s:%ld:%ld: expected a timestamp, got \"%s\"",
-			    name, c->line, f[0].col, shown(f[0].p, f[0].len, sb, sizeof(sb)));
+			    name, c->line, f[0].col, aiops_excerpt(f[0].p, f[0].len, 40, sb, sizeof(sb)));
 		} else if (f[nf - 1].len > 0 && aiops_parse_double(f[nf - 1].p, f[nf - 1].len, &v) != 0) {
 			r = aiops_error_set(R->e, AIOPS_ERR_DATA,
 			    "%s:%ld:%ld: field \"%s\": expected a number, got \"%s\"", name, c->line,
-			    f[nf - 1].col, hdr[nf - 1], shown(f[nf - 1].p, f[nf - 1].len, sb, sizeof(sb)));
+			    f[nf - 1].col, hdr[nf - 1],
+			    aiops_excerpt(f[nf - 1].p, f[nf - 1].len, 40, sb, sizeof(sb)));
 		} else {
 			if (f[nf - 1].len == 0)
 				v = NAN;

@@ -2,6 +2,7 @@
  * logs.c - log lines to per-window template and level counts (see logs.h).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,22 +369,6 @@ bad_line(struct lrun *L)
 	return AIOPS_OK;
 }
 
-/* Printable excerpt of a line for messages. */
-static const char *
-excerpt(const char *p, size_t n, char *buf, size_t bsz)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < n && k + 5 < bsz; i++)
-		buf[k++] = (p[i] >= 0x20 && p[i] < 0x7f) ? p[i] : '?';
-	if (n > k && k + 4 < bsz) {
-		memcpy(buf + k, "...", 3);
-		k += 3;
-	}
-	buf[k] = 0;
-	return buf;
-}
-
 static int
 line_time(struct lrun *L, const char *name, long lineno, const char *line, int64_t *ts)
 {
@@ -409,8 +394,8 @@ line_time(struct lrun *L, const char *name, long lineno, const char *line, int64
 	if (aiops_log_time(L->tb.buf, L->tb.len, ts) != 0) {
 		struct aiops_field *t = &f[L->tfield[0]];
 		aiops_error_set(L->e, AIOPS_ERR_DATA, "%s:%ld:%zu: cannot read a time from \"%s\"",
-		    name, lineno, (size_t)(t->p - line) + 1, excerpt(L->tb.buf, L->tb.len, ex,
-		    sizeof(ex)));
+		    name, lineno, (size_t)(t->p - line) + 1, aiops_excerpt(L->tb.buf, L->tb.len,
+		    SIZE_MAX, ex, sizeof(ex)));
 		return bad_line(L) == AIOPS_OK ? 1 : L->e->code;
 	}
 	if (L->tb.len <= sizeof(L->tcache)) {
@@ -444,7 +429,7 @@ do_line(struct lrun *L, const char *name, long lineno, char *p, size_t n)
 	if ((col = aiops_logfmt_split(&L->fmt, p, n, f)) != 0) {
 		aiops_error_set(L->e, AIOPS_ERR_DATA,
 		    "%s:%ld:%zu: line does not match the log format: \"%s\"", name, lineno, col,
-		    excerpt(p, n, ex, sizeof(ex)));
+		    aiops_excerpt(p, n, SIZE_MAX, ex, sizeof(ex)));
 		return bad_line(L);
 	}
 	if ((r = line_time(L, name, lineno, p, &ts)) != AIOPS_OK)

@@ -71,11 +71,8 @@ aiops_oci_blob_path(const char *dir, const char *digest, struct aiops_buf *out,
 int
 aiops_sha256_file(const char *path, char digest[72], uint64_t *size, struct aiops_error *e)
 {
-	struct aiops_sha256 h;
 	unsigned char d[32], *buf;
-	uint64_t total = 0;
-	ssize_t k;
-	int fd;
+	int fd, r;
 
 	if ((buf = aiops_malloc(BUFSZ)) == NULL)
 		return nomem(e);
@@ -85,34 +82,17 @@ aiops_sha256_file(const char *path, char digest[72], uint64_t *size, struct aiop
 		return aiops_error_set(e, err == ENOENT ? AIOPS_ERR_NOTFOUND : AIOPS_ERR_IO,
 		    "%s: cannot open: %s", path, strerror(err));
 	}
-	if (aiops_sha256_init(&h) != AIOPS_OK) {
-		close(fd);
-		aiops_free(buf);
-		return nomem(e);
-	}
-	for (;;) {
-		k = read(fd, buf, BUFSZ);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		aiops_sha256_update(&h, buf, (size_t)k);
-		total += (uint64_t)k;
-	}
-	if (k < 0) {
-		int err = errno;
-		aiops_sha256_release(&h);
-		close(fd);
-		aiops_free(buf);
-		return aiops_error_set(e, AIOPS_ERR_IO, "%s: read error: %s", path, strerror(err));
-	}
+	r = aiops_sha256_fd(fd, buf, BUFSZ, d, size);
+	if (r == AIOPS_ERR_IO)
+		aiops_error_set(e, r, "%s: read error: %s", path, strerror(errno));
+	else if (r != AIOPS_OK)
+		nomem(e);
 	close(fd);
 	aiops_free(buf);
-	aiops_sha256_final(&h, d);
+	if (r != AIOPS_OK)
+		return r;
 	memcpy(digest, "sha256:", 7);
 	aiops_hex(d, 32, digest + 7);
-	if (size)
-		*size = total;
 	return AIOPS_OK;
 }
 

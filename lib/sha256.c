@@ -1,4 +1,7 @@
 /* sha256.c - SHA-256 through OpenSSL's EVP interface. */
+#include <errno.h>
+#include <unistd.h>
+
 #include <openssl/evp.h>
 
 #include "base.h"
@@ -51,4 +54,34 @@ aiops_hex(const unsigned char *p, size_t n, char *out)
 		out[2 * i + 1] = d[p[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+int
+aiops_sha256_fd(int fd, void *buf, size_t bufsz, unsigned char out[32], uint64_t *size)
+{
+	struct aiops_sha256 h;
+	uint64_t total = 0;
+	ssize_t k;
+	int err;
+
+	if (aiops_sha256_init(&h) != AIOPS_OK)
+		return AIOPS_ERR_NOMEM;
+	for (;;) {
+		k = read(fd, buf, bufsz);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		aiops_sha256_update(&h, buf, (size_t)k);
+		total += (uint64_t)k;
+	}
+	if (k < 0) {
+		err = errno;
+		aiops_sha256_release(&h);
+		errno = err;
+		return AIOPS_ERR_IO;
+	}
+	if (size)
+		*size = total;
+	return aiops_sha256_final(&h, out);
 }

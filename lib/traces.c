@@ -3,7 +3,6 @@
  * the end and then aggregated per window into call, error and latency
  * columns for each service and each caller->callee edge.
  */
-#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -263,22 +262,6 @@ nomem(struct aiops_error *e)
 	return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
 }
 
-/* At most 40 printable bytes of s for a message. */
-static const char *
-shown(const char *s, size_t n, char *buf, size_t bsz)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < n && i < 40 && k + 5 < bsz; i++)
-		buf[k++] = isprint((unsigned char)s[i]) ? s[i] : '?';
-	if (n > 40 && k + 4 < bsz) {
-		memcpy(buf + k, "...", 3);
-		k += 3;
-	}
-	buf[k] = '\0';
-	return buf;
-}
-
 /* UTF-8 without control characters: a service name becomes a column name. */
 static int
 text_ok(const unsigned char *s, size_t n)
@@ -362,7 +345,7 @@ add_span(struct aiops_traces *t, const struct span_in *s, struct aiops_error *e)
 	if (!text_ok((const unsigned char *)s->svc, s->vl))
 		return aiops_error_set(e, AIOPS_ERR_DATA,
 		    "field \"service\": not UTF-8 text without control characters: \"%s\"",
-		    shown(s->svc, s->vl, b1, sizeof(b1)));
+		    aiops_excerpt(s->svc, s->vl, 40, b1, sizeof(b1)));
 	if (t->n >= AIOPS_TRACES_MAX_SPANS)
 		return aiops_error_set(e, AIOPS_ERR_LIMIT, "more than %u spans",
 		    AIOPS_TRACES_MAX_SPANS);
@@ -376,7 +359,8 @@ add_span(struct aiops_traces *t, const struct span_in *s, struct aiops_error *e)
 		return nomem(e);
 	if (t->owner[key] != NONE)
 		return aiops_error_set(e, AIOPS_ERR_DATA, "duplicate span_id \"%s\" in trace \"%s\"",
-		    shown(s->span, s->sl, b1, sizeof(b1)), shown(s->trace, s->tl, b2, sizeof(b2)));
+		    aiops_excerpt(s->span, s->sl, 40, b1, sizeof(b1)),
+		    aiops_excerpt(s->trace, s->tl, 40, b2, sizeof(b2)));
 	if (s->pl > 0) {
 		memcpy(kb + 4, s->parent, s->pl);
 		if ((r = st_intern(&t->key, kb, 4 + s->pl, &up, &isnew)) != AIOPS_OK)
@@ -518,7 +502,7 @@ bad_status(const char *s, size_t n, struct aiops_error *e)
 
 	return aiops_error_set(e, AIOPS_ERR_DATA,
 	    "field \"status\": expected ok, unset, error or a status code, got \"%s\"",
-	    shown(s, n, sb, sizeof(sb)));
+	    aiops_excerpt(s, n, 40, sb, sizeof(sb)));
 }
 
 static int
@@ -528,7 +512,8 @@ parse_start(const char *s, size_t n, int64_t *ms, struct aiops_error *e)
 
 	if (aiops_parse_time(s, n, AIOPS_TIME_AUTO, ms) != 0 || *ms > MAX_TS || *ms < -MAX_TS)
 		return aiops_error_set(e, AIOPS_ERR_DATA,
-		    "field \"start\": expected a timestamp, got \"%s\"", shown(s, n, sb, sizeof(sb)));
+		    "field \"start\": expected a timestamp, got \"%s\"",
+		    aiops_excerpt(s, n, 40, sb, sizeof(sb)));
 	return AIOPS_OK;
 }
 
@@ -540,7 +525,7 @@ parse_dur(const char *s, size_t n, double *d, struct aiops_error *e)
 	if (aiops_parse_double(s, n, d) != 0 || !isfinite(*d) || *d < 0)
 		return aiops_error_set(e, AIOPS_ERR_DATA,
 		    "field \"duration\": expected milliseconds (a number >= 0), got \"%s\"",
-		    shown(s, n, sb, sizeof(sb)));
+		    aiops_excerpt(s, n, 40, sb, sizeof(sb)));
 	return AIOPS_OK;
 }
 
@@ -1119,7 +1104,7 @@ nanos(json_t *v, const char *field, uint64_t *ns, struct aiops_error *e)
 		}
 		return aiops_error_set(e, AIOPS_ERR_DATA,
 		    "field \"%s\": expected nanoseconds since the epoch, got \"%s\"", field,
-		    shown(s, n, sb, sizeof(sb)));
+		    aiops_excerpt(s, n, 40, sb, sizeof(sb)));
 	}
 	return aiops_error_set(e, AIOPS_ERR_DATA,
 	    "field \"%s\": expected nanoseconds since the epoch, got %s", field, json_kind(v));

@@ -89,24 +89,6 @@ parse_opts(const uint8_t *p, size_t n, struct aiops_ingest_opts *o, struct optbu
 	}
 }
 
-/* After a failure only the inputs may be in the scratch directory: outputs are whole or absent. */
-static void
-check_nothing_left(void)
-{
-	DIR *d = opendir(fz_tmpdir());
-	struct dirent *de;
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.' && strcmp(de->d_name, "in.csv") != 0 &&
-		    strcmp(de->d_name, "labels.csv") != 0) {
-			fprintf(stderr, "a failed ingest left %s behind\n", de->d_name);
-			abort();
-		}
-	closedir(d);
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -158,7 +140,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r != AIOPS_OK && e.msg[0] == '\0')
 		abort();
 	if (r != AIOPS_OK)
-		check_nothing_left();
+		fz_check_nothing_left("in.csv", "labels.csv");
 	if (r == AIOPS_OK && st.rows_out > 0 && !o.split && !to_null && access(o.output, F_OK) != 0) {
 		fprintf(stderr, "ingest succeeded without its output %s\n", o.output);
 		abort();

@@ -105,24 +105,6 @@ mine(const struct aiops_logfmt *f, int have_fmt, const uint8_t *p, size_t n)
 	aiops_drain_free(d);
 }
 
-/* After a failure only the inputs may be in the scratch directory: outputs are whole or absent. */
-static void
-check_nothing_left(void)
-{
-	DIR *d = opendir(fz_tmpdir());
-	struct dirent *de;
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.' && strcmp(de->d_name, "in.log") != 0 &&
-		    strcmp(de->d_name, "templates.csv") != 0) {
-			fprintf(stderr, "a failed ingest left %s behind\n", de->d_name);
-			abort();
-		}
-	closedir(d);
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -178,7 +160,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r != AIOPS_OK && e.msg[0] == '\0')
 		abort();
 	if (r != AIOPS_OK)
-		check_nothing_left();
+		fz_check_nothing_left("in.log", "templates.csv");
 	if (getenv("FUZZ_VERBOSE"))
 		fprintf(stderr, "fuzz-logs: format %s; %llu lines, %llu templates: %s\n",
 		    have_fmt ? "ok" : "bad", (unsigned long long)st.lines,

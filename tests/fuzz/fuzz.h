@@ -177,6 +177,27 @@ fz_split(const uint8_t *data, size_t size, const char *sep, struct fz_part *part
 }
 
 /* A NUL-terminated copy of n bytes p (malloc'd; the caller frees). */
+/*
+ * After a failed run only the inputs keep1 and keep2 (and hidden files) may be
+ * in the scratch directory: outputs are whole or absent.
+ */
+static void
+fz_check_nothing_left(const char *keep1, const char *keep2)
+{
+	DIR *d = opendir(fz_tmpdir());
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && strcmp(de->d_name, keep1) != 0 &&
+		    strcmp(de->d_name, keep2) != 0) {
+			fprintf(stderr, "a failed ingest left %s behind\n", de->d_name);
+			abort();
+		}
+	closedir(d);
+}
+
 static char *
 fz_str(const uint8_t *p, size_t n)
 {
