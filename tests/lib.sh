@@ -439,7 +439,7 @@ test_done () {
 	if test "$test_failed_" = 0 && test "${TEST_KEEP-}" != 1
 	then
 		case $TRASH_DIRECTORY in
-		"$TOP"/build/trash/?*)
+		"$TEST_TRASH_ROOT"/?*)
 			cd "$TOP" &&
 			rm -rf "$TRASH_DIRECTORY" "$test_output_dir_" ;;
 		esac
