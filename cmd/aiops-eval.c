@@ -569,7 +569,13 @@ evaluate(struct aiops_model *m, const struct data *D, const struct opts *o, stru
 		if (D->npos > 0 && D->npos < n) {
 			struct aiops_rank rk;
 			struct aiops_error e2;
-			if (aiops_rank_metrics(r->score, D->y, n, &rk, &e2) == AIOPS_OK) {
+			/* no usable score (all NaN) leaves them unset; no memory is an error */
+			int rr = aiops_rank_metrics(r->score, D->y, n, &rk, &e2);
+			if (rr == AIOPS_ERR_NOMEM) {
+				rc = aiops_error_set(e, rr, "out of memory");
+				goto out;
+			}
+			if (rr == AIOPS_OK) {
 				put(&r->mt, M_BEST_F1, rk.best_f1);
 				put(&r->mt, M_BEST_THR, rk.best_thr);
 				put(&r->mt, M_BEST_P, rk.best_prec);
@@ -734,10 +740,13 @@ baseline_metrics(const struct opts *o, const struct data *D, const char *data_sh
 	}
 	{
 		json_error_t je;
+		unsigned long nfail = aiops_alloc_failures();
 		json_t *rep = json_load_file(o->baseline, 0, &je), *mo, *sha;
 		const char *k;
 		json_t *v;
 
+		if (rep == NULL && aiops_nomem_since(nfail, e) != AIOPS_OK)
+			return AIOPS_ERR_NOMEM;
 		if (rep == NULL)
 			return aiops_error_set(e, AIOPS_ERR_DATA,
 			    "--baseline %s:%d:%d: neither a model nor a JSON report: %s", o->baseline,
@@ -1134,9 +1143,21 @@ use_tensor(const struct opts *o)
 	return o->scores_path && ends_with(o->scores_path, ".tensor");
 }
 
+/* Open path and write b to it, to be committed later; nothing is left on failure. */
+static int
+stage(struct aiops_out *out, const char *path, const struct aiops_buf *b, struct aiops_error *e)
+{
+	int rc = aiops_out_open(out, path, e);
+
+	if (rc == AIOPS_OK && (rc = aiops_out_write(out, b->buf ? b->buf : "", b->len, e)) !=
+	    AIOPS_OK)
+		aiops_out_abort(out);
+	return rc;
+}
+
 static int
 write_scores(const struct opts *o, const struct aiops_model *m, const struct data *D,
-    const struct result *r, const double *fc, struct aiops_error *e)
+    const struct result *r, const double *fc, struct aiops_out *outp, struct aiops_error *e)
 {
 	int forecaster = fc != NULL;
 	struct aiops_tensor_info ti;
@@ -1196,9 +1217,7 @@ write_scores(const struct opts *o, const struct aiops_model *m, const struct dat
 		if (D->n == 0 && (rc = aiops_out_write(&out, b.buf, b.len, e)) != AIOPS_OK)
 			goto fail;
 	}
-	rc = aiops_out_commit(&out, e);
-	if (rc != AIOPS_OK)
-		goto fail;
+	*outp = out;   /* committed with the other outputs */
 	aiops_buf_release(&b);
 	aiops_free(row);
 	aiops_tinfo_release(&ti);
@@ -1214,7 +1233,7 @@ fail:
 /* ---- the plot ---------------------------------------------------------------- */
 
 static int
-write_plot(const struct run *R, struct aiops_error *e)
+write_plot(const struct run *R, struct aiops_out *out, struct aiops_error *e)
 {
 	const struct aiops_model *m = R->m;
 	size_t d = m->ncols, ns = 0, cols[6], *votes;
@@ -1264,7 +1283,7 @@ write_plot(const struct run *R, struct aiops_error *e)
 	p.label = R->D->y;
 	p.pred = R->r->pred;
 	if ((rc = aiops_plot_svg(&p, &b, e)) == AIOPS_OK)
-		rc = aiops_out_put(R->o->plot, b.buf, b.len, e);
+		rc = stage(out, R->o->plot, &b, e);
 	aiops_buf_release(&b);
 	return rc;
 }
@@ -1554,6 +1573,9 @@ main(int argc, char *argv[])
 	char sha[65];
 	double *fc = NULL;
 	unsigned char *ylab = NULL;
+	struct aiops_out outs[5];   /* scores, plot, report, JUnit, metrics */
+	char *report = NULL;
+	int nout = 0;
 	int ch, rc, owned = 0, status = AIOPS_EXIT_OK, model_loaded = 0, tensor_loaded = 0;
 
 	aiops_cmd_init("aiops-eval");
@@ -1704,58 +1726,64 @@ main(int argc, char *argv[])
 	if ((rc = gate(&R, &e)) != AIOPS_OK)
 		goto fail;
 
-	/* outputs: each whole or not at all */
+	/* outputs: all of them whole, or none */
 	if (o.scores_path && !o.drift &&
-	    (rc = write_scores(&o, &m, &D, &r, fc, &e)) != AIOPS_OK)
+	    (rc = write_scores(&o, &m, &D, &r, fc, &outs[nout], &e)) != AIOPS_OK)
 		goto fail;
-	if (o.plot && (rc = write_plot(&R, &e)) != AIOPS_OK)
-		goto fail;
+	if (o.scores_path && !o.drift)
+		nout++;
+	if (o.plot) {
+		if ((rc = write_plot(&R, &outs[nout], &e)) != AIOPS_OK)
+			goto fail;
+		nout++;
+	}
 	{
 		json_t *rep = report_json(&R);
-		char *txt;
 
-		if (rep == NULL || (txt = json_dumps(rep, JSON_INDENT(2) | JSON_REAL_PRECISION(17) |
-		    JSON_ENSURE_ASCII)) == NULL) {
+		if (rep == NULL || (report = json_dumps(rep, JSON_INDENT(2) |
+		    JSON_REAL_PRECISION(17) | JSON_ENSURE_ASCII)) == NULL) {
 			json_decref(rep);
 			rc = aiops_error_set(&e, AIOPS_ERR_NOMEM, "out of memory");
 			goto fail;
 		}
 		json_decref(rep);
-		if (o.report) {
-			struct aiops_buf b = AIOPS_BUF_INIT;
-			rc = aiops_buf_addstr(&b, txt) | aiops_buf_add(&b, "\n", 1);
-			if (rc == AIOPS_OK)
-				rc = aiops_out_put(o.report, b.buf, b.len, &e);
-			else
-				rc = aiops_error_set(&e, AIOPS_ERR_NOMEM, "out of memory");
-			aiops_buf_release(&b);
-		}
-		if (rc == AIOPS_OK && o.json && !(o.scores_path && !strcmp(o.scores_path, "-")))
-			printf("%s\n", txt);
-		free(txt);
+	}
+	if (o.report) {
+		struct aiops_buf b = AIOPS_BUF_INIT;
+		if (aiops_buf_addstr(&b, report) != AIOPS_OK || aiops_buf_add(&b, "\n", 1) != AIOPS_OK)
+			rc = aiops_error_set(&e, AIOPS_ERR_NOMEM, "out of memory");
+		else if ((rc = stage(&outs[nout], o.report, &b, &e)) == AIOPS_OK)
+			nout++;
+		aiops_buf_release(&b);
 		if (rc != AIOPS_OK)
 			goto fail;
 	}
 	if (o.junit) {
 		struct aiops_buf b = AIOPS_BUF_INIT;
-		if ((rc = junit(&R, &b)) == AIOPS_OK)
-			rc = aiops_out_put(o.junit, b.buf, b.len, &e);
-		else
+		if ((rc = junit(&R, &b)) != AIOPS_OK)
 			aiops_error_set(&e, rc, "out of memory");
+		else if ((rc = stage(&outs[nout], o.junit, &b, &e)) == AIOPS_OK)
+			nout++;
 		aiops_buf_release(&b);
 		if (rc != AIOPS_OK)
 			goto fail;
 	}
 	if (o.mreport) {
 		struct aiops_buf b = AIOPS_BUF_INIT;
-		if ((rc = metrics_text(&r.mt, &b)) == AIOPS_OK)
-			rc = aiops_out_put(o.mreport, b.buf ? b.buf : "", b.len, &e);
-		else
+		if ((rc = metrics_text(&r.mt, &b)) != AIOPS_OK)
 			aiops_error_set(&e, rc, "out of memory");
+		else if ((rc = stage(&outs[nout], o.mreport, &b, &e)) == AIOPS_OK)
+			nout++;
 		aiops_buf_release(&b);
 		if (rc != AIOPS_OK)
 			goto fail;
 	}
+	rc = aiops_out_commit_all(outs, nout, &e);
+	nout = 0;
+	if (rc != AIOPS_OK)
+		goto fail;
+	if (o.json && !(o.scores_path && !strcmp(o.scores_path, "-")))
+		printf("%s\n", report);
 	if (!o.quiet && !o.json && !(o.scores_path && !strcmp(o.scores_path, "-")))
 		table(&R, stdout);
 	if (!R.passed) {
@@ -1771,8 +1799,12 @@ done:
 	}
 	goto out;
 fail:
+	for (int i = 0; i < nout; i++)
+		aiops_out_abort(&outs[i]);
+	nout = 0;
 	status = cmd_fail(&e);
 out:
+	free(report);
 	aiops_free(fc);
 	aiops_free(ylab);
 	aiops_free(cs.c);

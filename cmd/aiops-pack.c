@@ -95,7 +95,7 @@ pack(const struct packjob *j, struct aiops_error *e)
 		r = aiops_artifact_pack(&j->po, &out, e);
 	if (r == AIOPS_OK && j->oci) {
 		if ((r = aiops_out_flush(&out, e)) == AIOPS_OK)
-			r = aiops_oci_layout_add_as(j->oci, out.tmp, title.buf, j->tag, e);
+			r = aiops_oci_layout_add_as(j->oci, out.tmp, title.buf, j->tag, NULL, e);
 	}
 	if (r != AIOPS_OK || (j->oci && j->output == NULL))
 		aiops_out_abort(&out);

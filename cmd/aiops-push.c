@@ -187,8 +187,11 @@ static int
 check_report(const char *path, struct aiops_error *e)
 {
 	json_error_t je;
+	unsigned long nfail = aiops_alloc_failures();
 	json_t *j = json_load_file(path, 0, &je);
 
+	if (j == NULL && aiops_nomem_since(nfail, e) != AIOPS_OK)
+		return AIOPS_ERR_NOMEM;
 	if (j == NULL)
 		return aiops_error_set(e, access(path, R_OK) == 0 ? AIOPS_ERR_DATA : AIOPS_ERR_IO,
 		    "%s:%d:%d: %s", path, je.line, je.column, je.text);
@@ -378,7 +381,6 @@ static int
 push_layout(const char *artifact, const struct aiops_ref *t, struct aiops_error *e)
 {
 	struct aiops_oci_desc d;
-	struct aiops_buf name = AIOPS_BUF_INIT;
 	char *tag = NULL;
 	int ret;
 
@@ -386,13 +388,13 @@ push_layout(const char *artifact, const struct aiops_ref *t, struct aiops_error 
 		return ret;
 	if (t->ref == NULL && (ret = artifact_version(artifact, &tag, e)) != AIOPS_OK)
 		return ret;
-	if ((ret = aiops_oci_layout_add(t->repo, artifact, t->ref ? t->ref : tag, e)) == AIOPS_OK &&
-	    (ret = aiops_oci_layout_resolve(t->repo, t->ref ? t->ref : tag, &d, e)) == AIOPS_OK) {
-		aiops_buf_addf(&name, "oci-layout:%s:%s", t->repo, t->ref ? t->ref : tag);
-		print_line(d.digest, name.buf ? name.buf : "?", e);
+	/* once the tag is in the index the push has happened: nothing after it can fail */
+	if ((ret = aiops_oci_layout_add_as(t->repo, artifact, NULL, t->ref ? t->ref : tag, &d,
+	    e)) == AIOPS_OK) {
+		end_progress();
+		printf("%s oci-layout:%s:%s\n", d.digest, t->repo, t->ref ? t->ref : tag);
 	}
 	aiops_free(tag);
-	aiops_buf_release(&name);
 	return ret;
 }
 

@@ -72,33 +72,42 @@ info(const char *path, int as_json, struct aiops_error *e)
 	struct aiops_model m;
 	char p[512];
 	json_t *o;
-	int r;
+	int r, bad;
 
 	if ((r = aiops_model_load(&m, path, e)) != AIOPS_OK)
 		return r;
 	aiops_params_format(&m.params, p, sizeof(p));
+	/* a failed allocation anywhere makes bad: no half-made description is printed */
 	o = json_deep_copy(m.meta);
-	json_object_set_new(o, "family", json_string(m.family->name));
-	json_object_set_new(o, "kind", json_string(m.family->kind));
+	bad = o == NULL;
+	bad |= json_object_set_new(o, "family", json_string(m.family->name)) != 0;
+	bad |= json_object_set_new(o, "kind", json_string(m.family->kind)) != 0;
 	{
 		json_t *pp = json_object(), *cols = json_array(), *arrs = json_object();
 		for (size_t i = 0; i < m.params.n; i++)
-			json_object_set_new(pp, m.params.name[i], json_real(m.params.v[i]));
+			bad |= json_object_set_new(pp, m.params.name[i], json_real(m.params.v[i])) != 0;
 		for (size_t j = 0; j < m.ncols; j++)
-			json_array_append_new(cols, json_string(m.names[j]));
+			bad |= json_array_append_new(cols, json_string(m.names[j])) != 0;
 		for (size_t i = 0; i < m.narr; i++)
-			json_object_set_new(arrs, m.arr[i].name,
-			    json_pack("[I,I]", (json_int_t)m.arr[i].rows, (json_int_t)m.arr[i].cols));
-		json_object_set_new(o, "params", pp);
-		json_object_set_new(o, "columns", cols);
-		json_object_set_new(o, "arrays", arrs);
+			bad |= json_object_set_new(arrs, m.arr[i].name,
+			    json_pack("[I,I]", (json_int_t)m.arr[i].rows, (json_int_t)m.arr[i].cols)) != 0;
+		bad |= json_object_set_new(o, "params", pp) != 0;
+		bad |= json_object_set_new(o, "columns", cols) != 0;
+		bad |= json_object_set_new(o, "arrays", arrs) != 0;
 	}
-	if (as_json) {
+	if (!bad && as_json) {
 		char *s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 		if (s)
 			printf("%s\n", s);
+		bad = s == NULL;
 		free(s);
-	} else {
+	}
+	if (bad) {
+		json_decref(o);
+		aiops_model_release(&m);
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	}
+	if (!as_json) {
 		json_t *th = json_object_get(o, "threshold"), *tr = json_object_get(o, "train");
 		json_t *pv = json_object_get(o, "provenance"), *se = json_object_get(o, "search");
 		printf("model:      %s (%s) %s\n", m.family->name, m.family->kind, p[0] ? p : "(no parameters)");
@@ -462,8 +471,10 @@ main(int argc, char *argv[])
 		}
 		case O_SPACE:
 			space_given = 1;
-			if ((spec.len && aiops_buf_addch(&spec, ' ')) || aiops_buf_addstr(&spec, optarg))
-				return 1;
+			if ((spec.len && aiops_buf_addch(&spec, ' ')) || aiops_buf_addstr(&spec, optarg)) {
+				fprintf(stderr, "%s: out of memory\n", aiops_progname());
+				return AIOPS_EXIT_FAIL;
+			}
 			break;
 		case O_STRATEGY:
 			c.strategy = optarg;
@@ -514,8 +525,7 @@ main(int argc, char *argv[])
 		cmd_die_usage("%s", "--trials goes with --strategy random");
 	if (aiops_thr_parse(thr, &c.thr, &e) != AIOPS_OK) {
 		aiops_buf_release(&spec);
-		fprintf(stderr, "%s: %s\n", aiops_progname(), e.msg);
-		return AIOPS_EXIT_USAGE;
+		return cmd_fail(&e);    /* a bad --threshold is AIOPS_ERR_USAGE: status 2 */
 	}
 	if (multi && mkdir(output, 0777) != 0 && errno != EEXIST) {
 		aiops_buf_release(&spec);

@@ -13,6 +13,7 @@
 
 static long fail_at;        /* 0: off */
 static long nalloc;         /* allocations so far, counted atomically (threads allocate too) */
+static unsigned long nfailed;   /* allocations that returned NULL */
 static pthread_once_t fail_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -37,34 +38,62 @@ should_fail(void)
 	return __atomic_add_fetch(&nalloc, 1, __ATOMIC_RELAXED) >= fail_at;
 }
 
+static void *
+failed(void)
+{
+	__atomic_add_fetch(&nfailed, 1, __ATOMIC_RELAXED);
+	errno = ENOMEM;
+	return NULL;
+}
+
+unsigned long
+aiops_alloc_failures(void)
+{
+	return __atomic_load_n(&nfailed, __ATOMIC_RELAXED);
+}
+
+int
+aiops_nomem_since(unsigned long nfail, struct aiops_error *e)
+{
+	if (aiops_alloc_failures() == nfail)
+		return AIOPS_OK;
+	return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+}
+
 void *
 aiops_malloc(size_t n)
 {
-	if (should_fail()) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return malloc(n ? n : 1);
+	void *p;
+
+	if (should_fail())
+		return failed();
+	if ((p = malloc(n ? n : 1)) == NULL)
+		return failed();
+	return p;
 }
 
 void *
 aiops_calloc(size_t n, size_t size)
 {
-	if (should_fail()) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return calloc(n ? n : 1, size ? size : 1);
+	void *p;
+
+	if (should_fail())
+		return failed();
+	if ((p = calloc(n ? n : 1, size ? size : 1)) == NULL)
+		return failed();
+	return p;
 }
 
 void *
 aiops_realloc(void *p, size_t n)
 {
-	if (should_fail()) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return realloc(p, n ? n : 1);
+	void *q;
+
+	if (should_fail())
+		return failed();
+	if ((q = realloc(p, n ? n : 1)) == NULL)
+		return failed();
+	return q;
 }
 
 void *
@@ -106,3 +135,4 @@ aiops_alloc_init(void)
 {
 	json_set_alloc_funcs(aiops_malloc, aiops_free);
 }
+

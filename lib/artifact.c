@@ -640,13 +640,17 @@ report_metrics(const char *path, json_t **out, struct aiops_error *e)
 	const char *k;
 	json_t *v;
 	FILE *f = fopen(path, "rb");
+	unsigned long nfail;
 
 	*out = NULL;
 	if (f == NULL)
 		return aiops_error_set(e, errno == ENOENT ? AIOPS_ERR_NOTFOUND : AIOPS_ERR_IO,
 		    "%s: cannot open: %s", path, strerror(errno));
+	nfail = aiops_alloc_failures();
 	o = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
 	fclose(f);
+	if (o == NULL && aiops_nomem_since(nfail, e) != AIOPS_OK)
+		return AIOPS_ERR_NOMEM;
 	if (o == NULL)
 		return aiops_error_set(e, AIOPS_ERR_FORMAT, "%s:%d:%d: %s", path, je.line, je.column,
 		    je.text);
@@ -1186,12 +1190,16 @@ static int
 manifest_parse(struct aiops_artifact *a, const char *path, struct aiops_error *e)
 {
 	json_error_t je;
+	unsigned long nfail;
 	json_t *o, *v, *mod, *files;
 	json_int_t sv;
 	const char *what = NULL;
 	int nmodel = 0;
 
+	nfail = aiops_alloc_failures();
 	o = json_loadb(a->raw.buf ? a->raw.buf : "", a->raw.len, JSON_REJECT_DUPLICATES, &je);
+	if (o == NULL && aiops_nomem_since(nfail, e) != AIOPS_OK)
+		return AIOPS_ERR_NOMEM;
 	if (o == NULL)
 		return aiops_error_set(e, AIOPS_ERR_FORMAT, "%s: manifest.json:%d:%d: %s", path, je.line,
 		    je.column, je.text);

@@ -64,6 +64,15 @@ void *aiops_reallocarray(void *p, size_t n, size_t size);
 char *aiops_strdup(const char *s);
 char *aiops_strndup(const char *s, size_t n);
 void aiops_free(void *p);
+/*
+ * How many allocations have failed so far. jansson reports a failed
+ * allocation in its lexer as a syntax error; a caller that compares this
+ * count before and after a load tells the two apart.
+ */
+unsigned long aiops_alloc_failures(void);
+/* AIOPS_ERR_NOMEM with e set when an allocation failed since the count
+ * nfail was taken, else AIOPS_OK. */
+int aiops_nomem_since(unsigned long nfail, struct aiops_error *e);
 /* Route jansson's allocations through the functions above; idempotent. */
 void aiops_alloc_init(void);
 
@@ -126,6 +135,13 @@ int aiops_out_commit(struct aiops_out *o, struct aiops_error *e);
 /* Write n bytes p as the whole of path (or stdout for NULL): open, write, commit. */
 int aiops_out_put(const char *path, const void *p, size_t n, struct aiops_error *e);
 void aiops_out_abort(struct aiops_out *o);
+/*
+ * Commit n outputs as one: all appear or none does. Every output is flushed
+ * first (a full disk shows before any rename); a failure takes back the
+ * renames already done and removes the rest; a terminating signal waits
+ * until the renames are over. Every output is closed on return.
+ */
+int aiops_out_commit_all(struct aiops_out *o, size_t n, struct aiops_error *e);
 /* Unlink every temporary file still open; async-signal-safe. */
 void aiops_out_cleanup_signal(void);
 /*

@@ -1421,7 +1421,6 @@ finish_buffered(struct run *R)
 	struct aiops_out outs[3];
 	size_t cut[2] = { 0, 0 }, bounds[4];
 	int ncut = 0, nparts, r = AIOPS_OK, nopen = 0;
-	char *done[3] = { NULL, NULL, NULL };
 	int fmt = o->format >= 0 ? o->format : aiops_format_from_name(o->output);
 	static const char *pname[3] = { "train", "valid", "test" };
 	static const char *ext[3] = { ".tensor", ".csv", ".npy" };
@@ -1484,28 +1483,12 @@ finish_buffered(struct run *R)
 		aiops_buf_release(&path);
 	}
 	R->st->nparts = nparts;
-	/*
-	 * all parts appear, or none: a failed rename takes back the earlier ones,
-	 * and a terminating signal waits until the renames are done
-	 */
-	aiops_out_hold();
-	for (int i = 0; i < nopen && r == AIOPS_OK; i++) {
-		char *p = outs[i].path ? aiops_strdup(outs[i].path) : NULL;
-		if ((r = aiops_out_commit(&outs[i], R->e)) != AIOPS_OK) {
-			for (int k = 0; k < i; k++)
-				if (done[k])
-					unlink(done[k]);
-			for (int k = i + 1; k < nopen; k++)
-				aiops_out_abort(&outs[k]);
-		}
-		done[i] = p;
-	}
-	if (r != AIOPS_OK && nopen > 0 && done[0] == NULL)
+	/* all parts appear, or none */
+	if (r == AIOPS_OK)
+		r = aiops_out_commit_all(outs, nopen, R->e);
+	else
 		for (int i = 0; i < nopen; i++)
 			aiops_out_abort(&outs[i]);
-	aiops_out_release();
-	for (int i = 0; i < 3; i++)
-		aiops_free(done[i]);
 	return r;
 }
 

@@ -322,6 +322,7 @@ parse_model(struct aiops_model *m, const unsigned char *p, size_t n, const char 
 	unsigned version;
 	json_t *o = NULL, *cols, *params, *k;
 	json_error_t je;
+	unsigned long nfail;
 	const struct aiops_family *f;
 	const char *fam, *key;
 	int r;
@@ -346,8 +347,11 @@ parse_model(struct aiops_model *m, const unsigned char *p, size_t n, const char 
 	q = p + 20;
 	if (mlen > (size_t)(end - 8 - q))
 		return aiops_error_set(e, AIOPS_ERR_FORMAT, "%s: bad metadata length", path);
-	if ((o = json_loadb((const char *)q, mlen, JSON_REJECT_DUPLICATES, &je)) == NULL ||
-	    !json_is_object(o)) {
+	nfail = aiops_alloc_failures();
+	o = json_loadb((const char *)q, mlen, JSON_REJECT_DUPLICATES, &je);
+	if (o == NULL && (r = aiops_nomem_since(nfail, e)) != AIOPS_OK)
+		return r;
+	if (o == NULL || !json_is_object(o)) {
 		json_decref(o);
 		return aiops_error_set(e, AIOPS_ERR_FORMAT, "%s: metadata is not a JSON object", path);
 	}

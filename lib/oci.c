@@ -287,6 +287,7 @@ index_load(const char *dir, const char *ipath, json_t **o, struct aiops_error *e
 	json_error_t je;
 	json_t *m;
 	FILE *f = fopen(ipath, "rb");
+	unsigned long nfail;
 
 	(void)dir;
 	*o = NULL;
@@ -295,8 +296,11 @@ index_load(const char *dir, const char *ipath, json_t **o, struct aiops_error *e
 			return AIOPS_OK;
 		return aiops_error_set(e, AIOPS_ERR_IO, "%s: cannot open: %s", ipath, strerror(errno));
 	}
+	nfail = aiops_alloc_failures();
 	*o = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
 	fclose(f);
+	if (*o == NULL && aiops_nomem_since(nfail, e) != AIOPS_OK)
+		return AIOPS_ERR_NOMEM;
 	if (*o == NULL)
 		return aiops_error_set(e, AIOPS_ERR_FORMAT, "%s:%d:%d: %s", ipath, je.line, je.column,
 		    je.text);
@@ -429,7 +433,7 @@ dir_empty(int dfd)
 
 int
 aiops_oci_layout_add_as(const char *dir, const char *artifact_path, const char *title,
-    const char *tag, struct aiops_error *e)
+    const char *tag, struct aiops_oci_desc *added, struct aiops_error *e)
 {
 	struct aiops_buf config = AIOPS_BUF_INIT, manifest = AIOPS_BUF_INIT, p = AIOPS_BUF_INIT;
 	struct aiops_oci_desc cd, ld, md;
@@ -531,7 +535,8 @@ aiops_oci_layout_add_as(const char *dir, const char *artifact_path, const char *
 	if ((r = index_load(dir, p.buf, &idx, e)) != AIOPS_OK ||
 	    (r = index_update(idx, tag, &md, &ibytes, e)) != AIOPS_OK)
 		goto out;
-	r = aiops_out_put(p.buf, ibytes, strlen(ibytes), e);
+	if ((r = aiops_out_put(p.buf, ibytes, strlen(ibytes), e)) == AIOPS_OK && added != NULL)
+		*added = md;
 out:
 	if (r != AIOPS_OK && fresh && dfd >= 0) {
 		/* a new layout that did not come about: take back what this call made (the
@@ -567,7 +572,7 @@ int
 aiops_oci_layout_add(const char *dir, const char *artifact_path, const char *tag,
     struct aiops_error *e)
 {
-	return aiops_oci_layout_add_as(dir, artifact_path, NULL, tag, e);
+	return aiops_oci_layout_add_as(dir, artifact_path, NULL, tag, NULL, e);
 }
 
 int

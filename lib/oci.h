@@ -68,9 +68,10 @@ int aiops_oci_describe(const char *artifact_path, struct aiops_buf *config,
 int aiops_oci_layout_add(const char *dir, const char *artifact_path,
     const char *tag, struct aiops_error *e);
 /* The same, with the layer's title given (NULL: the base name of
- * artifact_path), for an artifact that sits in a temporary file. */
+ * artifact_path), for an artifact that sits in a temporary file; the
+ * manifest's descriptor goes to *added unless that is NULL. */
 int aiops_oci_layout_add_as(const char *dir, const char *artifact_path,
-    const char *title, const char *tag, struct aiops_error *e);
+    const char *title, const char *tag, struct aiops_oci_desc *added, struct aiops_error *e);
 /* aiops_oci_describe() with the layer's title given (NULL: as there). */
 int aiops_oci_describe_as(const char *artifact_path, const char *title,
     struct aiops_buf *config, struct aiops_oci_desc *config_desc,

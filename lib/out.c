@@ -318,6 +318,45 @@ aiops_out_abort(struct aiops_out *o)
 }
 
 int
+aiops_out_commit_all(struct aiops_out *o, size_t n, struct aiops_error *e)
+{
+	char **done = aiops_calloc(n ? n : 1, sizeof(*done));
+	size_t i, k;
+	int r = AIOPS_OK;
+
+	if (done == NULL)
+		r = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	/* the names to take back, copied before anything is renamed */
+	for (i = 0; i < n && r == AIOPS_OK; i++)
+		if (o[i].tmp != NULL && (done[i] = aiops_strdup(o[i].path)) == NULL)
+			r = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n && r == AIOPS_OK; i++)
+		r = aiops_out_flush(&o[i], e);
+	if (r != AIOPS_OK) {
+		for (i = 0; i < n; i++)
+			aiops_out_abort(&o[i]);
+		goto out;
+	}
+	aiops_out_hold();
+	for (i = 0; i < n; i++)
+		if ((r = aiops_out_commit(&o[i], e)) != AIOPS_OK)
+			break;   /* the commit removed its own temporary */
+	if (r != AIOPS_OK) {
+		for (k = 0; k < i; k++)
+			if (done[k] != NULL)
+				unlink(done[k]);
+		for (k = i + 1; k < n; k++)
+			aiops_out_abort(&o[k]);
+	}
+	aiops_out_release();
+out:
+	for (i = 0; done != NULL && i < n; i++)
+		aiops_free(done[i]);
+	aiops_free(done);
+	return r;
+}
+
+int
 aiops_out_put(const char *path, const void *p, size_t n, struct aiops_error *e)
 {
 	struct aiops_out out;

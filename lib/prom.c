@@ -52,6 +52,7 @@ aiops_prom_query_range(struct aiops_pivot *p, const char *base, const char *quer
 	struct aiops_buf url = AIOPS_BUF_INIT, body = AIOPS_BUF_INIT, name = AIOPS_BUF_INIT;
 	json_t *root = NULL, *data, *result;
 	json_error_t je;
+	unsigned long nfail;
 	char *q = NULL;
 	size_t blen = strlen(base), i;
 	long status;
@@ -71,7 +72,10 @@ aiops_prom_query_range(struct aiops_pivot *p, const char *base, const char *quer
 	}
 	if ((r = aiops_http_get(url.buf, &body, &status, e)) != AIOPS_OK)
 		goto out;
+	nfail = aiops_alloc_failures();
 	root = json_loadb(body.buf ? body.buf : "", body.len, 0, &je);
+	if (root == NULL && (r = aiops_nomem_since(nfail, e)) != AIOPS_OK)
+		goto out;
 	if (status >= 400 || root == NULL) {
 		const char *et = root ? json_string_value(json_object_get(root, "errorType")) : NULL;
 		const char *er = root ? json_string_value(json_object_get(root, "error")) : NULL;

@@ -1032,6 +1032,7 @@ docker_config(const char *host, char **user, char **password, struct aiops_error
 	json_error_t je;
 	json_t *root = NULL, *auths, *v;
 	const char *key;
+	unsigned long nfail;
 	int ret = AIOPS_OK;
 
 	if (dir && *dir)
@@ -1046,7 +1047,10 @@ docker_config(const char *host, char **user, char **password, struct aiops_error
 		aiops_buf_release(&path);
 		return AIOPS_OK;
 	}
+	nfail = aiops_alloc_failures();
 	if ((root = json_load_file(path.buf, 0, &je)) == NULL) {
+		if ((ret = aiops_nomem_since(nfail, e)) != AIOPS_OK)
+			goto out;
 		ret = aiops_error_set(e, AIOPS_ERR_DATA, "%s:%d:%d: %s", path.buf, je.line, je.column, je.text);
 		goto out;
 	}
@@ -2180,10 +2184,13 @@ aiops_oci_manifest_parse(const void *p, size_t n, struct aiops_oci_desc *config,
     struct aiops_oci_desc *layer, struct aiops_error *e)
 {
 	json_error_t je;
+	unsigned long nfail = aiops_alloc_failures();
 	json_t *j = json_loadb(p ? p : "", n, 0, &je), *layers;
 	const char *mt, *at;
 	int ret = AIOPS_OK, found = 0;
 
+	if (j == NULL && (ret = aiops_nomem_since(nfail, e)) != AIOPS_OK)
+		return ret;
 	if (j == NULL)
 		return aiops_error_set(e, AIOPS_ERR_FORMAT, "manifest:%d:%d: %s", je.line, je.column, je.text);
 	mt = json_string_value(json_object_get(j, "mediaType"));
@@ -2369,7 +2376,11 @@ aiops_reg_push_referrer(struct aiops_reg *r, const struct aiops_oci_desc *subjec
 	int ret, seen = 0;
 
 	/* The report must be JSON: a referrer nobody can read helps nobody. */
-	if ((check = json_load_file(report, 0, &je)) == NULL)
+	unsigned long nfail = aiops_alloc_failures();
+
+	if ((check = json_load_file(report, 0, &je)) == NULL && aiops_nomem_since(nfail, e) != AIOPS_OK)
+		return AIOPS_ERR_NOMEM;
+	if (check == NULL)
 		return aiops_error_set(e, AIOPS_ERR_DATA, "%s:%d:%d: %s", report, je.line, je.column, je.text);
 	json_decref(check);
 	memset(&rd, 0, sizeof(rd));

@@ -444,6 +444,7 @@ aiops_journal_read(struct aiops_space *sp, const char *path, int append_unknown,
 	while ((len = getline(&line, &cap, f)) > 0) {
 		json_t *o, *p;
 		json_error_t je;
+		unsigned long nfail;
 		const char *key, *fam, *k;
 		struct aiops_trial probe, *t = NULL;
 		json_t *v;
@@ -451,9 +452,12 @@ aiops_journal_read(struct aiops_space *sp, const char *path, int append_unknown,
 		lineno++;
 		if (line[len - 1] != '\n')
 			break;   /* a torn last line from a killed run */
+		nfail = aiops_alloc_failures();
 		if ((o = json_loads(line, 0, &je)) == NULL) {
 			fclose(f);
 			free(line);
+			if (aiops_nomem_since(nfail, e) != AIOPS_OK)
+				return AIOPS_ERR_NOMEM;
 			return aiops_error_set(e, AIOPS_ERR_DATA, "%s:%ld: not a JSON line: %s", path,
 			    lineno, je.text);
 		}

@@ -312,6 +312,7 @@ aiops_treader_open(struct aiops_treader *r, struct aiops_src *src, struct aiops_
 	unsigned version;
 	char *mbuf = NULL;
 	json_error_t je;
+	unsigned long nfail;
 	int k;
 
 	memset(r, 0, sizeof(*r));
@@ -389,8 +390,13 @@ aiops_treader_open(struct aiops_treader *r, struct aiops_src *src, struct aiops_
 		return aiops_error_set(e, AIOPS_ERR_FORMAT, "%s: header checksum mismatch", name);
 	}
 	json_decref(r->info.meta);
+	nfail = aiops_alloc_failures();
 	r->info.meta = json_loadb(mbuf, mlen, JSON_REJECT_DUPLICATES, &je);
 	aiops_free(mbuf);
+	if (r->info.meta == NULL && aiops_alloc_failures() != nfail) {
+		r->info.meta = json_object();
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	}
 	if (r->info.meta == NULL || !json_is_object(r->info.meta)) {
 		json_decref(r->info.meta);
 		r->info.meta = json_object();

@@ -1040,14 +1040,18 @@ feed_jsonl(struct feed *F, struct jrd *jr)
 		json_error_t je;
 		struct span_in s;
 		size_t i = 0;
+		unsigned long nfail;
 		json_t *o;
 
 		while (i < n && blank((unsigned char)p[i]))
 			i++;
 		if (i == n)
 			continue;
+		nfail = aiops_alloc_failures();
 		if ((o = json_loadb(p, n, 0, &je)) == NULL) {
-			if ((r = json_bad_syntax(F, &je, p, n, line, 1)) != AIOPS_OK)
+			/* not skipped with --skip-bad: the line is good, the memory short */
+			if ((r = aiops_nomem_since(nfail, F->e)) != AIOPS_OK ||
+			    (r = json_bad_syntax(F, &je, p, n, line, 1)) != AIOPS_OK)
 				return r;
 			continue;
 		}
@@ -1274,10 +1278,12 @@ feed_otlp(struct feed *F, struct jrd *jr)
 	jr->what = "JSON document";
 	while ((r = jr_doc(jr, &p, &n, &line, &col, F->e)) == 1) {
 		json_error_t je;
+		unsigned long nfail = aiops_alloc_failures();
 		json_t *doc = json_loadb(p, n, 0, &je);
 
 		if (doc == NULL) {
-			if ((r = json_bad_syntax(F, &je, p, n, line, col)) != AIOPS_OK)
+			if ((r = aiops_nomem_since(nfail, F->e)) != AIOPS_OK ||
+			    (r = json_bad_syntax(F, &je, p, n, line, col)) != AIOPS_OK)
 				return r;
 			continue;
 		}
