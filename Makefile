@@ -41,7 +41,7 @@ CFLAGS   ?= $(OPT) -g
 WARN      = -Wall -Wextra -Wshadow -Wno-sign-compare -Wmissing-prototypes -Wstrict-prototypes
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) \
 	     -Ilib $(PKG_CFLAGS) -MMD -MP
-ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS) $(SANFLAGS)
 LIBS      = $(PKG_LIBS) -lm -lpthread
 
 LIB_SRC  = $(wildcard lib/*.c)

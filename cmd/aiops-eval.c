@@ -1083,6 +1083,8 @@ out:
 	for (size_t j = 0; names && j < nc; j++)
 		aiops_free(names[j]);
 	aiops_free(names);
+	if (r != AIOPS_OK)
+		aiops_tinfo_release(ti);   /* nothing for the caller to release */
 	return r;
 }
 

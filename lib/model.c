@@ -242,11 +242,15 @@ model_json(const struct aiops_model *m)
 	for (size_t j = 0; j < m->ncols; j++)
 		if (json_array_append_new(c, json_string(m->names[j])))
 			goto fail;
-	if (json_object_set_new(o, "family", json_string(m->family->name)) ||
-	    json_object_set_new(o, "kind", json_string(m->family->kind)) ||
-	    json_object_set_new(o, "params", p) || json_object_set_new(o, "columns", c)) {
+	{
+		/* json_object_set_new() takes its value even when it fails: call all four */
+		int bad = json_object_set_new(o, "family", json_string(m->family->name));
+		bad |= json_object_set_new(o, "kind", json_string(m->family->kind));
+		bad |= json_object_set_new(o, "params", p);
+		bad |= json_object_set_new(o, "columns", c);
 		p = c = NULL;
-		goto fail;
+		if (bad)
+			goto fail;
 	}
 	if (isfinite(m->threshold) &&
 	    json_object_set_new(o, "threshold_value", json_real(m->threshold)))

@@ -573,11 +573,15 @@ aiops_scaler_to_meta(json_t *meta, int kind, const double *center, const double 
 		    json_array_append_new(s, json_real(scale[j])) ||
 		    json_array_append_new(n, json_string(names[j])))
 			goto fail;
-	if (json_object_set_new(o, "kind", json_string(aiops_scale_name(kind))) ||
-	    json_object_set_new(o, "columns", n) || json_object_set_new(o, "center", c) ||
-	    json_object_set_new(o, "scale", s)) {
+	{
+		/* json_object_set_new() takes its value even when it fails: call all four */
+		int bad = json_object_set_new(o, "kind", json_string(aiops_scale_name(kind)));
+		bad |= json_object_set_new(o, "columns", n);
+		bad |= json_object_set_new(o, "center", c);
+		bad |= json_object_set_new(o, "scale", s);
 		n = c = s = NULL;
-		goto fail;
+		if (bad)
+			goto fail;
 	}
 	return json_object_set_new(meta, "scaler", o) ? AIOPS_ERR_NOMEM : AIOPS_OK;
 fail:

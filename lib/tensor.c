@@ -303,8 +303,8 @@ rd(struct aiops_treader *r, void *p, size_t n, const char *what, struct aiops_er
 	return k;
 }
 
-int
-aiops_treader_open(struct aiops_treader *r, struct aiops_src *src, struct aiops_error *e)
+static int
+treader_open(struct aiops_treader *r, struct aiops_src *src, struct aiops_error *e)
 {
 	unsigned char fixed[HDR_FIXED], b4[4];
 	const char *name = aiops_src_name(src);
@@ -410,6 +410,17 @@ aiops_treader_open(struct aiops_treader *r, struct aiops_src *src, struct aiops_
 	r->rowbytes = (r->info.has_ts ? 8 : 0) + ncols * dsize(r->info.dtype) +
 	    (r->info.has_labels ? 1 : 0);
 	return AIOPS_OK;
+}
+
+/* On failure nothing is left for the caller to release (releasing anyway is harmless). */
+int
+aiops_treader_open(struct aiops_treader *r, struct aiops_src *src, struct aiops_error *e)
+{
+	int k = treader_open(r, src, e);
+
+	if (k != AIOPS_OK)
+		aiops_treader_release(r);
+	return k;
 }
 
 /* Read the next block or the trailer: 1 block, 0 trailer, <0 error. */
