@@ -17,13 +17,29 @@ int aiops_net_init(struct aiops_error *e);
 void aiops_net_cleanup(void);
 
 /*
+ * How aiops_src_open() reads an http(s) URL. open() makes *h (which close()
+ * releases, also after a failed open()); read() is as aiops_src_read().
+ * Until a command sets them, opening a URL is an AIOPS_ERR_USAGE error:
+ * libcurl (lib/url.c) is linked, and loaded at start, only into the
+ * commands that call aiops_src_enable_urls().
+ */
+struct aiops_url_ops {
+	int (*open)(void **h, const char *url, struct aiops_error *e);
+	ssize_t (*read)(void *h, void *buf, size_t n, struct aiops_error *e);
+	void (*close)(void *h);
+};
+void aiops_src_set_url_ops(const struct aiops_url_ops *ops);
+/* Read URLs through libcurl (lib/url.c). */
+void aiops_src_enable_urls(void);
+
+/*
  * Open spec: "-" (standard input, named "<stdin>"), an http:// or https://
  * URL, ARCHIVE:PATTERN (ARCHIVE ending .zip .tar .tar.gz .tgz .tar.bz2
  * .tar.xz .tar.zst, spec not itself a file; every member matching the
  * fnmatch(3) PATTERN is a part), or a file path. The first part is open on
  * return. *sp is owned by the caller: aiops_src_close().
  * Errors: AIOPS_ERR_IO, AIOPS_ERR_NOTFOUND (no such member), AIOPS_ERR_NET,
- * AIOPS_ERR_NOMEM.
+ * AIOPS_ERR_NOMEM, AIOPS_ERR_USAGE (a URL, and no aiops_src_enable_urls()).
  */
 int aiops_src_open(struct aiops_src **sp, const char *spec, struct aiops_error *e);
 

@@ -639,6 +639,17 @@ test_expect_success NUMPY,SKLEARN '--metric auc_pr equals scikit-learn average_p
 
 # --- bad input --------------------------------------------------------------------------
 
+test_expect_success 'a URL for the tensor: status 2, the message says aiops-ingest reads URLs' '
+	fails_cleanly 2 url.model --space zscore http://127.0.0.1:9/x.tensor &&
+	test_grep "^aiops-train: http://127.0.0.1:9/x.tensor: a URL; this command reads files (aiops-ingest reads URLs)\$" err &&
+	if command -v readelf >/dev/null
+	then
+		# the point of it: aiops-train does not load libcurl and all it needs
+		readelf -d "$AIOPS_BIN/aiops-train" >dyn &&
+		! grep -q "libcurl" dyn
+	fi
+'
+
 test_expect_success 'an empty tensor: status 1, the message names it, no model' '
 	printf "ts,cpu,mem,lat\n" >empty.csv &&
 	aiops-ingest -q -o empty.tensor empty.csv &&
