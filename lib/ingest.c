@@ -1418,7 +1418,7 @@ finish_buffered(struct run *R)
 {
 	const struct aiops_ingest_opts *o = R->o;
 	struct aiops_tensor *t = &R->buf;
-	struct aiops_out outs[3];
+	struct aiops_out outs[5];   /* the parts, then the side outputs of --logs */
 	size_t cut[2] = { 0, 0 }, bounds[4];
 	int ncut = 0, nparts, r = AIOPS_OK, nopen = 0;
 	int fmt = o->format >= 0 ? o->format : aiops_format_from_name(o->output);
@@ -1483,9 +1483,9 @@ finish_buffered(struct run *R)
 		aiops_buf_release(&path);
 	}
 	R->st->nparts = nparts;
-	/* all parts appear, or none */
+	/* all parts and the side outputs appear, or none */
 	if (r == AIOPS_OK)
-		r = aiops_out_commit_all(outs, nopen, R->e);
+		r = aiops_out_commit_all(outs, nopen + aiops_logs_take(&R->lo, outs + nopen), R->e);
 	else
 		for (int i = 0; i < nopen; i++)
 			aiops_out_abort(&outs[i]);
@@ -1830,11 +1830,18 @@ finish:
 	if (r == AIOPS_OK && R.buffered)
 		r = finish_buffered(&R);
 	else if (r == AIOPS_OK && R.out_open) {
-		r = aiops_out_commit(&R.out, e);
+		struct aiops_out outs[3];
+		outs[0] = R.out;
 		R.out_open = 0;
+		r = aiops_out_commit_all(outs, 1 + aiops_logs_take(&R.lo, outs + 1), e);
 	}
-	if (r == AIOPS_OK && o->kind == AIOPS_KIND_LOGS)
-		r = aiops_logs_commit(&R.lo, e);
+	if (r == AIOPS_OK) {
+		/* side outputs of a run whose tensor was committed elsewhere (none today) */
+		struct aiops_out rest[2];
+		size_t k = aiops_logs_take(&R.lo, rest);
+		if (k > 0)
+			r = aiops_out_commit_all(rest, k, e);
+	}
 out:
 	aiops_logs_abort(&R.lo);
 	if (R.out_open)

@@ -602,21 +602,20 @@ to_pivot(struct lrun *L, struct aiops_pivot *pv)
 	return r;
 }
 
-int
-aiops_logs_commit(struct aiops_logs_out *lo, struct aiops_error *e)
+size_t
+aiops_logs_take(struct aiops_logs_out *lo, struct aiops_out *dst)
 {
-	int r = AIOPS_OK;
+	size_t n = 0;
 
 	if (lo->lines_open) {
+		dst[n++] = lo->lines;
 		lo->lines_open = 0;
-		r = aiops_out_commit(&lo->lines, e);
 	}
-	if (r == AIOPS_OK && lo->templates_open) {
+	if (lo->templates_open) {
+		dst[n++] = lo->templates;
 		lo->templates_open = 0;
-		r = aiops_out_commit(&lo->templates, e);
 	}
-	aiops_logs_abort(lo);
-	return r;
+	return n;
 }
 
 void

@@ -27,14 +27,16 @@ struct aiops_logs_out {
  * for the count of template n, and "level.<L>" per level when the format
  * has a <Level> field. Every template of the dictionary has a column, in
  * id order. Prepares o->lines_out and o->templates in *lo: the caller
- * commits them with aiops_logs_commit() once its own output is in place,
- * or drops them with aiops_logs_abort() (also after a failed read). A line that does not match the format or has no readable
+ * takes them with aiops_logs_take() to commit them together with its own
+ * output (aiops_out_commit_all()), or drops them with aiops_logs_abort()
+ * (also after a failed read). A line that does not match the format or has no readable
  * time is AIOPS_ERR_DATA naming file:line:column, or is skipped and
  * counted under o->skip_bad.
  */
 int aiops_logs_read(struct aiops_pivot *pv, const struct aiops_ingest_opts *o,
     struct aiops_ingest_stats *st, struct aiops_logs_out *lo, struct aiops_error *e);
-int aiops_logs_commit(struct aiops_logs_out *lo, struct aiops_error *e);
+/* Move the open side outputs to dst (room for two); returns how many. */
+size_t aiops_logs_take(struct aiops_logs_out *lo, struct aiops_out *dst);
 void aiops_logs_abort(struct aiops_logs_out *lo);
 
 /*
