@@ -1145,18 +1145,6 @@ use_tensor(const struct opts *o)
 	return o->scores_path && ends_with(o->scores_path, ".tensor");
 }
 
-/* Open path and write b to it, to be committed later; nothing is left on failure. */
-static int
-stage(struct aiops_out *out, const char *path, const struct aiops_buf *b, struct aiops_error *e)
-{
-	int rc = aiops_out_open(out, path, e);
-
-	if (rc == AIOPS_OK && (rc = aiops_out_write(out, b->buf ? b->buf : "", b->len, e)) !=
-	    AIOPS_OK)
-		aiops_out_abort(out);
-	return rc;
-}
-
 static int
 write_scores(const struct opts *o, const struct aiops_model *m, const struct data *D,
     const struct result *r, const double *fc, struct aiops_out *outp, struct aiops_error *e)
@@ -1285,7 +1273,7 @@ write_plot(const struct run *R, struct aiops_out *out, struct aiops_error *e)
 	p.label = R->D->y;
 	p.pred = R->r->pred;
 	if ((rc = aiops_plot_svg(&p, &b, e)) == AIOPS_OK)
-		rc = stage(out, R->o->plot, &b, e);
+		rc = aiops_out_stage(out, R->o->plot, b.buf ? b.buf : "", b.len, e);
 	aiops_buf_release(&b);
 	return rc;
 }
@@ -1754,7 +1742,8 @@ main(int argc, char *argv[])
 		struct aiops_buf b = AIOPS_BUF_INIT;
 		if (aiops_buf_addstr(&b, report) != AIOPS_OK || aiops_buf_add(&b, "\n", 1) != AIOPS_OK)
 			rc = aiops_error_set(&e, AIOPS_ERR_NOMEM, "out of memory");
-		else if ((rc = stage(&outs[nout], o.report, &b, &e)) == AIOPS_OK)
+		else if ((rc = aiops_out_stage(&outs[nout], o.report, b.buf ? b.buf : "", b.len,
+		    &e)) == AIOPS_OK)
 			nout++;
 		aiops_buf_release(&b);
 		if (rc != AIOPS_OK)
@@ -1764,7 +1753,8 @@ main(int argc, char *argv[])
 		struct aiops_buf b = AIOPS_BUF_INIT;
 		if ((rc = junit(&R, &b)) != AIOPS_OK)
 			aiops_error_set(&e, rc, "out of memory");
-		else if ((rc = stage(&outs[nout], o.junit, &b, &e)) == AIOPS_OK)
+		else if ((rc = aiops_out_stage(&outs[nout], o.junit, b.buf ? b.buf : "", b.len,
+		    &e)) == AIOPS_OK)
 			nout++;
 		aiops_buf_release(&b);
 		if (rc != AIOPS_OK)
@@ -1774,7 +1764,8 @@ main(int argc, char *argv[])
 		struct aiops_buf b = AIOPS_BUF_INIT;
 		if ((rc = metrics_text(&r.mt, &b)) != AIOPS_OK)
 			aiops_error_set(&e, rc, "out of memory");
-		else if ((rc = stage(&outs[nout], o.mreport, &b, &e)) == AIOPS_OK)
+		else if ((rc = aiops_out_stage(&outs[nout], o.mreport, b.buf ? b.buf : "", b.len,
+		    &e)) == AIOPS_OK)
 			nout++;
 		aiops_buf_release(&b);
 		if (rc != AIOPS_OK)

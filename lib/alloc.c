@@ -135,4 +135,3 @@ aiops_alloc_init(void)
 {
 	json_set_alloc_funcs(aiops_malloc, aiops_free);
 }
-

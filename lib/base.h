@@ -132,7 +132,10 @@ int aiops_out_pwrite(struct aiops_out *o, uint64_t off, const void *p, size_t n,
 /* True when the output is a regular temporary file (pwrite works). */
 int aiops_out_seekable(const struct aiops_out *o);
 int aiops_out_commit(struct aiops_out *o, struct aiops_error *e);
-/* Write n bytes p as the whole of path (or stdout for NULL): open, write, commit. */
+/* Open path and write n bytes p to it, not yet committed; nothing is left on failure. */
+int aiops_out_stage(struct aiops_out *o, const char *path, const void *p, size_t n,
+    struct aiops_error *e);
+/* Write n bytes p as the whole of path (or stdout for NULL): stage, commit. */
 int aiops_out_put(const char *path, const void *p, size_t n, struct aiops_error *e);
 void aiops_out_abort(struct aiops_out *o);
 /*

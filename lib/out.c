@@ -357,15 +357,25 @@ out:
 }
 
 int
+aiops_out_stage(struct aiops_out *o, const char *path, const void *p, size_t n,
+    struct aiops_error *e)
+{
+	int r;
+
+	if ((r = aiops_out_open(o, path, e)) != AIOPS_OK)
+		return r;
+	if ((r = aiops_out_write(o, p, n, e)) != AIOPS_OK)
+		aiops_out_abort(o);
+	return r;
+}
+
+int
 aiops_out_put(const char *path, const void *p, size_t n, struct aiops_error *e)
 {
 	struct aiops_out out;
 	int r;
 
-	if ((r = aiops_out_open(&out, path, e)) != AIOPS_OK)
+	if ((r = aiops_out_stage(&out, path, p, n, e)) != AIOPS_OK)
 		return r;
-	if ((r = aiops_out_write(&out, p, n, e)) == AIOPS_OK)
-		return aiops_out_commit(&out, e);   /* removes the temporary on failure */
-	aiops_out_abort(&out);
-	return r;
+	return aiops_out_commit(&out, e);   /* removes the temporary on failure */
 }
