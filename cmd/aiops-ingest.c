@@ -161,6 +161,7 @@ main(int argc, char *argv[])
 
 	aiops_cmd_init(argv[0]);
 	aiops_src_enable_urls();
+	aiops_src_enable_archives();
 	aiops_ingest_opts_init(&o);
 	while ((c = getopt_long(argc, argv, "hO:o:qu", longopts, NULL)) != -1) {
 		switch (c) {

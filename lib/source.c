@@ -1,18 +1,16 @@
 /*
  * source.c - byte streams over files, stdin, archive members and URLs
- * (through the hook lib/url.c sets), with transparent gzip decoding.
+ * (through the hooks lib/srcarchive.c and lib/url.c set), with transparent
+ * gzip decoding.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <zlib.h>
 
 #include "source.h"
@@ -32,7 +30,7 @@ struct aiops_src {
 	size_t mem_len, mem_pos, mem_dropped;
 	int mem_drop;         /* a private file mapping: drop pages once read */
 	/* SRC_ARCHIVE */
-	struct archive *ar;
+	void *ar;
 	char *arpath, *pattern;
 	int nparts;
 	/* SRC_URL */
@@ -49,6 +47,16 @@ struct aiops_src {
 	size_t pb_len, pb_pos;
 	int raw_eof;
 };
+
+/* How archive members are read: set by the commands that read them
+ * (aiops_src_enable_archives()), so that the others do not load libarchive. */
+static const struct aiops_archive_ops *archive_ops;
+
+void
+aiops_src_set_archive_ops(const struct aiops_archive_ops *ops)
+{
+	archive_ops = ops;
+}
 
 /* How URLs are read: set by the commands that read them (aiops_src_enable_urls()), so
  * that the others do not load libcurl and everything it needs. */
@@ -102,6 +110,18 @@ is_archive_name(const char *s, size_t n)
 
 /* ---- raw reads ---------------------------------------------------------- */
 
+/* Pages of a private mapping before upto are not needed again: memory stays flat. */
+static void
+mem_drop_behind(struct aiops_src *s, size_t upto)
+{
+	if (s->mem_drop && upto - s->mem_dropped >= (8u << 20)) {
+		upto &= ~(size_t)((1u << 20) - 1);
+		madvise((void *)(uintptr_t)(s->mem + s->mem_dropped), upto - s->mem_dropped,
+		    MADV_DONTNEED);
+		s->mem_dropped = upto;
+	}
+}
+
 static ssize_t
 raw_read(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e)
 {
@@ -122,19 +142,11 @@ raw_read(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e)
 		r = (ssize_t)(s->mem_len - s->mem_pos < n ? s->mem_len - s->mem_pos : n);
 		memcpy(buf, s->mem + s->mem_pos, (size_t)r);
 		s->mem_pos += (size_t)r;
-		if (s->mem_drop && s->mem_pos - s->mem_dropped >= (8u << 20)) {
-			/* pages behind the reader are not needed again: memory stays flat */
-			size_t upto = s->mem_pos & ~(size_t)((1u << 20) - 1);
-			madvise((void *)(uintptr_t)(s->mem + s->mem_dropped), upto - s->mem_dropped,
-			    MADV_DONTNEED);
-			s->mem_dropped = upto;
-		}
+		mem_drop_behind(s, s->mem_pos);
 		break;
 	case SRC_ARCHIVE:
-		r = archive_read_data(s->ar, buf, n);
-		if (r < 0)
-			return aiops_error_set(e, AIOPS_ERR_IO, "%s: %s", s->name,
-			    archive_error_string(s->ar));
+		if ((r = archive_ops->read(s->ar, buf, n, e)) < 0)
+			return aiops_error_prefix(e, "%s", s->name);
 		break;
 	case SRC_URL:
 		r = url_ops->read(s->url, buf, n, e);
@@ -329,27 +341,17 @@ src_new(const char *spec)
 static int
 archive_next(struct aiops_src *s, struct aiops_error *e)
 {
-	struct archive_entry *ent;
-	int r;
+	const char *p;
+	int r = archive_ops->next(s->ar, s->pattern, &p, e);
 
-	while ((r = archive_read_next_header(s->ar, &ent)) == ARCHIVE_OK ||
-	    r == ARCHIVE_WARN) {
-		const char *p = archive_entry_pathname(ent);
-		if (p == NULL || archive_entry_filetype(ent) != AE_IFREG)
-			continue;
-		if (fnmatch(s->pattern, p, 0) != 0)
-			continue;
-		s->nparts++;
-		if ((r = set_name(s, s->arpath, p, e)) != AIOPS_OK)
-			return r;
-		if ((r = part_begin(s, e)) != AIOPS_OK)
-			return r;
-		return 1;
-	}
-	if (r != ARCHIVE_EOF)
-		return aiops_error_set(e, AIOPS_ERR_IO, "%s: %s", s->arpath,
-		    archive_error_string(s->ar));
-	return 0;
+	if (r <= 0)
+		return r;
+	s->nparts++;
+	if ((r = set_name(s, s->arpath, p, e)) != AIOPS_OK)
+		return r;
+	if ((r = part_begin(s, e)) != AIOPS_OK)
+		return r;
+	return 1;
 }
 
 static int
@@ -358,17 +360,15 @@ open_archive(struct aiops_src *s, const char *path, size_t plen, const char *pat
 {
 	int r;
 
+	if (archive_ops == NULL)
+		return aiops_error_set(e, AIOPS_ERR_USAGE, "%s: no such file, and this command "
+		    "does not read archive members (aiops-ingest does)", path);
 	if ((s->arpath = aiops_strndup(path, plen)) == NULL ||
 	    (s->pattern = aiops_strdup(pat)) == NULL)
 		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
 	s->kind = SRC_ARCHIVE;
-	if ((s->ar = archive_read_new()) == NULL)
-		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
-	archive_read_support_filter_all(s->ar);
-	archive_read_support_format_all(s->ar);
-	if (archive_read_open_filename(s->ar, s->arpath, 64 * 1024) != ARCHIVE_OK)
-		return aiops_error_set(e, AIOPS_ERR_IO, "%s: %s", s->arpath,
-		    archive_error_string(s->ar));
+	if ((r = archive_ops->open(&s->ar, s->arpath, e)) != AIOPS_OK)
+		return r;
 	if ((r = set_name(s, s->arpath, NULL, e)) != AIOPS_OK)
 		return r;
 	r = archive_next(s, e);
@@ -473,6 +473,22 @@ aiops_src_open_mem(struct aiops_src **sp, const void *p, size_t n, const char *n
 	return AIOPS_OK;
 }
 
+const void *
+aiops_src_take(struct aiops_src *s, size_t n)
+{
+	const unsigned char *p;
+
+	if (s->kind != SRC_MEM || s->gz || s->peek_pos < s->peek_len || s->pb_pos < s->pb_len ||
+	    s->mem_len - s->mem_pos < n)
+		return NULL;
+	/* what an earlier take handed out is done with now */
+	mem_drop_behind(s, s->mem_pos);
+	p = s->mem + s->mem_pos;
+	s->mem_pos += n;
+	s->started = 1;
+	return p;
+}
+
 void
 aiops_src_mem_drop_behind(struct aiops_src *s)
 {
@@ -496,7 +512,7 @@ aiops_src_close(struct aiops_src *s)
 	if (s->own_fd && s->fd >= 0)
 		close(s->fd);
 	if (s->ar)
-		archive_read_free(s->ar);
+		archive_ops->close(s->ar);
 	if (s->url)
 		url_ops->close(s->url);
 	if (s->gz)

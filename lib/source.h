@@ -33,6 +33,24 @@ void aiops_src_set_url_ops(const struct aiops_url_ops *ops);
 void aiops_src_enable_urls(void);
 
 /*
+ * How aiops_src_open() reads ARCHIVE:PATTERN. open() makes *h (which close()
+ * releases, also after a failed open()); next() finds the next regular member
+ * whose path matches the fnmatch(3) pattern (1, its path in *name; 0 none
+ * left; <0 an error); read() is as aiops_src_read() within it (its message need
+ * not name the member). Until a command
+ * sets them, ARCHIVE:PATTERN that is not a file is an AIOPS_ERR_USAGE error.
+ */
+struct aiops_archive_ops {
+	int (*open)(void **h, const char *path, struct aiops_error *e);
+	int (*next)(void *h, const char *pattern, const char **name, struct aiops_error *e);
+	ssize_t (*read)(void *h, void *buf, size_t n, struct aiops_error *e);
+	void (*close)(void *h);
+};
+void aiops_src_set_archive_ops(const struct aiops_archive_ops *ops);
+/* Read archive members through libarchive (lib/srcarchive.c). */
+void aiops_src_enable_archives(void);
+
+/*
  * Open spec: "-" (standard input, named "<stdin>"), an http:// or https://
  * URL, ARCHIVE:PATTERN (ARCHIVE ending .zip .tar .tar.gz .tgz .tar.bz2
  * .tar.xz .tar.zst, spec not itself a file; every member matching the
@@ -46,6 +64,11 @@ int aiops_src_open(struct aiops_src **sp, const char *spec, struct aiops_error *
 /* Wrap n bytes of memory (not copied; must outlive the source) under name. */
 int aiops_src_open_mem(struct aiops_src **sp, const void *p, size_t n,
     const char *name, struct aiops_error *e);
+
+/* A plain (not gzip) memory source: the next n bytes in place, consumed as if
+ * read, and valid until the next take or read; NULL when the source is not
+ * one or holds fewer bytes (nothing consumed: the caller reads instead). */
+const void *aiops_src_take(struct aiops_src *s, size_t n);
 
 /* For a source over a private read-only file mapping (page-aligned): release
  * the pages already read, so reading a large mapped file keeps memory flat. */

@@ -21,6 +21,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	aiops_alloc_init();
+	aiops_src_enable_archives();
 	fz_tmpdir();
 	return 0;
 }
