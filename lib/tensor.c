@@ -479,24 +479,31 @@ next_block(struct aiops_treader *r, struct aiops_error *e)
 	if (n > 1 && plen > (64u << 20))
 		return aiops_error_set(e, AIOPS_ERR_FORMAT, "%s: block %lu too large (%u rows of %zu bytes)",
 		    name, r->blockno + 1, n, r->rowbytes);
-	if (plen > r->blkcap) {
-		unsigned char *nb = aiops_realloc(r->blk, plen);
-		if (nb == NULL)
-			return nomem(e);
-		r->blk = nb;
-		r->blkcap = plen;
-	}
 	r->blockno++;
-	k = aiops_src_read_full(r->src, r->blk, plen, e);
-	if (k == AIOPS_OK)
-		k = aiops_src_read_full(r->src, b4, 4, e);
-	if (k == 1 || k == AIOPS_ERR_FORMAT)
-		return aiops_error_set(e, AIOPS_ERR_FORMAT, "%s: truncated in block %lu (at byte %llu)",
-		    name, r->blockno, (unsigned long long)start);
-	if (k != AIOPS_OK)
-		return k;
+	/* a mapped file is read in place; else the block is copied in */
+	if ((r->bp = aiops_src_take(r->src, plen + 4)) != NULL) {
+		memcpy(b4, r->bp + plen, 4);
+	} else {
+		if (plen > r->blkcap) {
+			unsigned char *nb = aiops_realloc(r->blk, plen);
+			if (nb == NULL)
+				return nomem(e);
+			r->blk = nb;
+			r->blkcap = plen;
+		}
+		r->bp = r->blk;
+		k = aiops_src_read_full(r->src, r->blk, plen, e);
+		if (k == AIOPS_OK)
+			k = aiops_src_read_full(r->src, b4, 4, e);
+		if (k == 1 || k == AIOPS_ERR_FORMAT)
+			return aiops_error_set(e, AIOPS_ERR_FORMAT,
+			    "%s: truncated in block %lu (at byte %llu)", name, r->blockno,
+			    (unsigned long long)start);
+		if (k != AIOPS_OK)
+			return k;
+	}
 	r->offset += plen + 4;
-	c = crc(crc(0, h, 8), r->blk, plen);
+	c = crc(crc(0, h, 8), r->bp, plen);
 	if (aiops_get_u32(b4) != c)
 		return aiops_error_set(e, AIOPS_ERR_FORMAT,
 		    "%s: checksum mismatch in block %lu (at byte %llu)", name, r->blockno,
@@ -506,11 +513,69 @@ next_block(struct aiops_treader *r, struct aiops_error *e)
 	return 1;
 }
 
+/* Rows i .. i+n-1 of the current block into the caller's arrays (any may be NULL). */
+static void
+decode_rows(const struct aiops_treader *r, size_t i, size_t n, int64_t *ts, double *vals,
+    unsigned char *labels)
+{
+	size_t nc = r->info.ncols, ds = dsize(r->info.dtype);
+	size_t vo = r->info.has_ts ? 8 * r->bn : 0;
+	const unsigned char *p = r->bp + vo + i * nc * ds;
+
+	if (ts)
+		for (size_t k = 0; k < n; k++)
+			ts[k] = r->info.has_ts ? (int64_t)aiops_get_u64(r->bp + 8 * (i + k)) : 0;
+	if (vals && nc) {
+		if (ds == 8) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			memcpy(vals, p, n * nc * 8);
+#else
+			for (size_t j = 0; j < n * nc; j++) {
+				uint64_t u = aiops_get_u64(p + 8 * j);
+				memcpy(&vals[j], &u, 8);
+			}
+#endif
+		} else {
+			for (size_t j = 0; j < n * nc; j++) {
+				uint32_t u = aiops_get_u32(p + 4 * j);
+				float f;
+				memcpy(&f, &u, 4);
+				vals[j] = f;
+			}
+		}
+	}
+	if (labels)
+		for (size_t k = 0; k < n; k++)
+			labels[k] = r->info.has_labels ? r->bp[vo + r->bn * nc * ds + i + k] != 0 : 0;
+}
+
+ssize_t
+aiops_treader_rows(struct aiops_treader *r, size_t max, int64_t *ts, double *vals,
+    unsigned char *labels, struct aiops_error *e)
+{
+	size_t n;
+
+	if (r->done || max == 0)
+		return 0;
+	if (r->bpos == r->bn) {
+		int k = next_block(r, e);
+		if (k <= 0) {
+			r->done = k == 0;
+			return k;
+		}
+	}
+	n = r->bn - r->bpos < max ? r->bn - r->bpos : max;
+	decode_rows(r, r->bpos, n, ts, vals, labels);
+	r->bpos += n;
+	r->total += n;
+	return (ssize_t)n;
+}
+
 int
 aiops_treader_next(struct aiops_treader *r, int64_t *ts, double *vals, int *label,
     struct aiops_error *e)
 {
-	size_t i, nc = r->info.ncols, ds = dsize(r->info.dtype), vo;
+	size_t i;
 
 	if (r->done)
 		return 0;
@@ -522,31 +587,12 @@ aiops_treader_next(struct aiops_treader *r, int64_t *ts, double *vals, int *labe
 		}
 	}
 	i = r->bpos++;
-	vo = r->info.has_ts ? 8 * r->bn : 0;
-	if (ts)
-		*ts = r->info.has_ts ? (int64_t)aiops_get_u64(r->blk + 8 * i) : 0;
-	if (vals) {
-		const unsigned char *p = r->blk + vo + i * nc * ds;
-		if (ds == 8) {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			memcpy(vals, p, nc * 8);
-#else
-			for (size_t j = 0; j < nc; j++) {
-				uint64_t u = aiops_get_u64(p + 8 * j);
-				memcpy(&vals[j], &u, 8);
-			}
-#endif
-		} else {
-			for (size_t j = 0; j < nc; j++) {
-				uint32_t u = aiops_get_u32(p + 4 * j);
-				float f;
-				memcpy(&f, &u, 4);
-				vals[j] = f;
-			}
-		}
+	decode_rows(r, i, 1, ts, vals, NULL);
+	if (label) {
+		size_t vo = r->info.has_ts ? 8 * r->bn : 0;
+		*label = r->info.has_labels ?
+		    r->bp[vo + r->bn * r->info.ncols * dsize(r->info.dtype) + i] : 0;
 	}
-	if (label)
-		*label = r->info.has_labels ? r->blk[vo + r->bn * nc * ds + i] : 0;
 	r->total++;
 	return 1;
 }
@@ -619,17 +665,11 @@ load_from(struct aiops_tensor *t, struct aiops_src *src, size_t hint, size_t fsi
     struct aiops_error *e)
 {
 	struct aiops_treader r;
-	double *row = NULL;
-	int64_t ts;
-	int lab, k;
+	int k;
 
 	if ((k = aiops_treader_open(&r, src, e)) != AIOPS_OK)
 		goto out;
 	if ((k = aiops_tensor_init(t, &r.info)) != AIOPS_OK) {
-		k = nomem(e);
-		goto out;
-	}
-	if ((row = aiops_calloc(r.info.ncols, sizeof(double))) == NULL) {
 		k = nomem(e);
 		goto out;
 	}
@@ -638,13 +678,23 @@ load_from(struct aiops_tensor *t, struct aiops_src *src, size_t hint, size_t fsi
 	if (hint > fsize / r.rowbytes)
 		hint = fsize / r.rowbytes;
 	(void)tensor_reserve(t, hint);
-	while ((k = aiops_treader_next(&r, &ts, row, &lab, e)) == 1)
-		if (aiops_tensor_push(t, ts, row, lab) != AIOPS_OK) {
+	/* a block at a time, straight into the tensor's arrays */
+	for (;;) {
+		size_t nc = t->info.ncols, at = t->nrows;
+		ssize_t got;
+		if (t->nrows == t->cap && tensor_reserve(t, t->cap ? t->cap * 2 : 1024) != AIOPS_OK) {
 			k = nomem(e);
 			goto out;
 		}
+		got = aiops_treader_rows(&r, t->cap - at, t->ts ? t->ts + at : NULL,
+		    nc ? t->x + at * nc : NULL, t->y ? t->y + at : NULL, e);
+		if (got <= 0) {
+			k = (int)got;
+			break;
+		}
+		t->nrows += (size_t)got;
+	}
 out:
-	aiops_free(row);
 	aiops_treader_release(&r);
 	if (k != AIOPS_OK)
 		aiops_tensor_release(t);

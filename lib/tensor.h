@@ -64,6 +64,7 @@ struct aiops_treader {
 	struct aiops_tensor_info info;
 	size_t rowbytes;
 	unsigned char *blk;
+	const unsigned char *bp;  /* the current block: blk, or in place in a memory source */
 	size_t blkcap, bn, bpos;
 	uint64_t total, offset;
 	unsigned long blockno;
@@ -79,6 +80,14 @@ int aiops_treader_open(struct aiops_treader *r, struct aiops_src *src, struct ai
 /* Next row into ts/vals/label (any may be NULL): 1 row, 0 end (trailer checked), <0 error. */
 int aiops_treader_next(struct aiops_treader *r, int64_t *ts, double *vals, int *label,
     struct aiops_error *e);
+/*
+ * Up to max (> 0) rows at once: timestamps into ts[], values row-major into
+ * vals[], labels (0 or 1) into labels[] (any may be NULL). Returns the count
+ * (> 0, at most max, never across a block), 0 at the end (trailer checked), <0
+ * an error.
+ */
+ssize_t aiops_treader_rows(struct aiops_treader *r, size_t max, int64_t *ts, double *vals,
+    unsigned char *labels, struct aiops_error *e);
 void aiops_treader_release(struct aiops_treader *r);
 
 /* A whole tensor in memory: x is nrows*ncols row-major doubles. */
