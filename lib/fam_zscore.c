@@ -8,15 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "model.h"
-
-static int
-cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 static double
 median_sorted(const double *v, size_t n)
@@ -47,11 +40,17 @@ zs_fit(struct aiops_model *m, const double *x, size_t n, size_t d, struct aiops_
 		double med, mad;
 		for (size_t i = 0; i < n; i++)
 			col[i] = x[i * d + j];
-		qsort(col, n, sizeof(double), cmp);
+		if (aiops_sort_doubles(col, n) != AIOPS_OK) {
+			r = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+			goto out;
+		}
 		med = median_sorted(col, n);
 		for (size_t i = 0; i < n; i++)
 			col[i] = fabs(col[i] - med);
-		qsort(col, n, sizeof(double), cmp);
+		if (aiops_sort_doubles(col, n) != AIOPS_OK) {
+			r = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+			goto out;
+		}
 		mad = 1.4826 * median_sorted(col, n);
 		if (!(mad > 1e-12)) {
 			/* more than half the values equal: fall back to the mean absolute
