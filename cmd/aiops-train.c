@@ -321,6 +321,20 @@ train_one(const struct ctx *c, struct aiops_tensor *train, const char *name,
 				goto done;
 			if (c->so.strategy == AIOPS_STRAT_RANDOM)
 				aiops_space_sample(&sp, c->trials ? (size_t)c->trials : 20, (uint64_t)c->seed);
+			if (c->so.folds == 0) {
+				/* no validation asked for: the one candidate is fitted as it is */
+				if (sp.n != 1) {
+					r = aiops_error_set(e, AIOPS_ERR_USAGE, "--folds 0 fits one candidate "
+					    "without validating it; the space has %zu", sp.n);
+					goto done;
+				}
+				fin.family = sp.t[0].family;
+				fin.params = sp.t[0].params;
+				goto fit;
+			}
+			/* the final fit's statistics beside the search: they need no winner */
+			if (c->so.jobs > 1 && !c->so.shard_n)
+				fin.side = aiops_side_start(train, x);
 			r = aiops_search_run(&sp, x, train->y, train->nrows, train->info.ncols,
 			    train->info.names, vx, valid ? valid->y : NULL, fin.vn, &c->so, e);
 			if (r != AIOPS_OK)
@@ -361,7 +375,10 @@ train_one(const struct ctx *c, struct aiops_tensor *train, const char *name,
 			fin.search = sum;
 		}
 	}
-	if ((r = aiops_train_final(&m, &fin, e)) != AIOPS_OK)
+fit:
+	r = aiops_train_final(&m, &fin, e);
+	fin.side = NULL;  /* consumed */
+	if (r != AIOPS_OK)
 		goto done;
 	if ((r = aiops_out_open(&out, output, e)) == AIOPS_OK) {
 		if ((r = aiops_model_write(&m, &out, e)) == AIOPS_OK)
@@ -374,11 +391,12 @@ train_one(const struct ctx *c, struct aiops_tensor *train, const char *name,
 		aiops_params_format(&m.params, p, sizeof(p));
 		fprintf(stderr, "%s: %s%s%s %s%s%s, threshold %.6g, %zu rows\n", aiops_progname(),
 		    c->multi ? output : "", c->multi ? ": " : "",
-		    c->from ? "retrained" : "winner", m.family->name, p[0] ? ":" : "", p, m.threshold,
-		    train->nrows);
+		    c->from ? "retrained" : fin.search ? "winner" : "fitted", m.family->name,
+		    p[0] ? ":" : "", p, m.threshold, train->nrows);
 	}
 	aiops_model_release(&m);
 done:
+	aiops_side_discard(fin.side);
 	if (have_prev)
 		aiops_model_release(&prev);
 	json_decref(sum);
@@ -437,7 +455,7 @@ main(int argc, char *argv[])
 		case 'j': jobs = (int)cmd_whole("-j", optarg, 1, 64); break;
 		case 'o': output = optarg; break;
 		case 'q': c.quiet = 1; break;
-		case O_FOLDS: c.so.folds = (int)cmd_whole("--folds", optarg, 1, 20); break;
+		case O_FOLDS: c.so.folds = (int)cmd_whole("--folds", optarg, 0, 20); break;
 		case O_FROM: c.from = optarg; break;
 		case O_GROUP:
 			if (ngroups == 256 || strchr(optarg, '=') == NULL || optarg[0] == '=' ||
@@ -523,6 +541,10 @@ main(int argc, char *argv[])
 		cmd_die_usage("%s", "not writing a binary model to a terminal; use -o file");
 	if (c.trials && c.so.strategy != AIOPS_STRAT_RANDOM)
 		cmd_die_usage("%s", "--trials goes with --strategy random");
+	if (c.so.folds == 0 && (c.so.shard_n || c.select || c.so.journal ||
+	    c.so.objective != AIOPS_OBJ_AUTO))
+		cmd_die_usage("%s", "--folds 0 fits one candidate without validating it: not with "
+		    "--shard, --select, --journal or --metric");
 	if (aiops_thr_parse(thr, &c.thr, &e) != AIOPS_OK) {
 		aiops_buf_release(&spec);
 		return cmd_fail(&e);    /* a bad --threshold is AIOPS_ERR_USAGE: status 2 */

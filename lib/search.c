@@ -651,6 +651,52 @@ cmp_metric(const void *a, const void *b, void *ctx)
 	return (x->index > y->index) - (x->index < y->index);
 }
 
+struct half {
+	const unsigned char *p;
+	size_t n;
+	unsigned char dg[32];
+	int r;
+};
+
+static void *
+hash_half(void *arg)
+{
+	struct half *H = arg;
+	struct aiops_sha256 h;
+
+	if ((H->r = aiops_sha256_init(&h)) != AIOPS_OK)
+		return NULL;
+	if ((H->r = aiops_sha256_update(&h, H->p, H->n)) != AIOPS_OK) {
+		aiops_sha256_release(&h);
+		return NULL;
+	}
+	H->r = aiops_sha256_final(&h, H->dg);
+	return NULL;
+}
+
+/* Into h: the SHA-256 of each half of p[0..n), the two worked out at once when
+ * threaded (the data is large, and the trials wait for the journal's tag). */
+static int
+hash_halves(const void *p, size_t n, int threaded, struct aiops_sha256 *h)
+{
+	struct half H[2] = { { .p = p, .n = n / 2 },
+	    { .p = (const unsigned char *)p + n / 2, .n = n - n / 2 } };
+	pthread_t th;
+	int started = threaded && n >= (1u << 20) &&
+	    pthread_create(&th, NULL, hash_half, &H[1]) == 0;
+
+	hash_half(&H[0]);
+	if (started)
+		pthread_join(th, NULL);
+	else
+		hash_half(&H[1]);
+	if (H[0].r != AIOPS_OK || H[1].r != AIOPS_OK)
+		return AIOPS_ERR_NOMEM;
+	aiops_sha256_update(h, H[0].dg, 32);
+	aiops_sha256_update(h, H[1].dg, 32);
+	return AIOPS_OK;
+}
+
 int
 aiops_search_run(struct aiops_space *sp, const double *x, const unsigned char *y,
     size_t n, size_t d, char *const *names, const double *vx, const unsigned char *vy,
@@ -677,7 +723,7 @@ aiops_search_run(struct aiops_space *sp, const double *x, const unsigned char *y
 		if (J.y == NULL)
 			oo.objective = AIOPS_OBJ_ERROR;
 	}
-	{
+	if (o->journal) {
 		/* the journal's tag: what the trials were measured on */
 		struct aiops_sha256 h;
 		unsigned char dg[32];
@@ -688,7 +734,11 @@ aiops_search_run(struct aiops_space *sp, const double *x, const unsigned char *y
 			goto out;
 		}
 		aiops_sha256_update(&h, hdr, sizeof(hdr));
-		aiops_sha256_update(&h, x, n * d * sizeof(double));
+		if ((r = hash_halves(x, n * d * sizeof(double), o->jobs > 1, &h)) != AIOPS_OK) {
+			aiops_sha256_release(&h);
+			r = nomem(e);
+			goto out;
+		}
 		if (J.y)
 			aiops_sha256_update(&h, J.y, n);
 		if (vx)

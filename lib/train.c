@@ -119,13 +119,6 @@ aiops_tensor_fingerprint(const struct aiops_tensor *t, char hex[65], struct aiop
 	return AIOPS_OK;
 }
 
-static int
-cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 /*
  * Quantiles for drift checks need not sort millions of rows: a fixed stride
@@ -149,20 +142,42 @@ aiops_ref_sample_rows(size_t n)
 	return (n + stride - 1) / stride;
 }
 
+/* Percentiles 0..100 of every column of the sample (every stride-th of ns rows) into q
+ * (101 x d), with numpy's linear interpolation; col is room for ns values. */
+static int
+sample_quantiles(const double *x, size_t d, size_t stride, size_t ns, double *col, double *q)
+{
+	for (size_t j = 0; j < d; j++) {
+		for (size_t i = 0; i < ns; i++)
+			col[i] = x[i * stride * d + j];
+		if (aiops_sort_doubles(col, ns) != AIOPS_OK)
+			return AIOPS_ERR_NOMEM;
+		for (int k = 0; k <= 100; k++) {
+			double h = (double)(ns - 1) * k / 100.0, fl = floor(h);
+			size_t i = (size_t)fl;
+			q[(size_t)k * d + j] = i + 1 < ns ? col[i] + (h - fl) * (col[i + 1] - col[i]) :
+			    col[ns - 1];
+		}
+	}
+	return AIOPS_OK;
+}
+
 /* What the side thread works out: reference statistics and the fingerprint. */
-struct side {
+struct aiops_side {
 	const struct aiops_tensor *t;
 	const double *x;
 	size_t n, d;
 	double *ms, *q;   /* mean and std (2 x d), quantiles (101 x d) */
 	char hex[65];
 	int r;
+	pthread_t th;
+	int threaded;     /* th runs side_work on this */
 };
 
 static void *
 side_work(void *arg)
 {
-	struct side *S = arg;
+	struct aiops_side *S = arg;
 	size_t n = S->n, d = S->d;
 	size_t stride = ref_stride(n), ns = aiops_ref_sample_rows(n);
 	const double *x = S->x;
@@ -170,7 +185,7 @@ side_work(void *arg)
 	double *ms = aiops_calloc(2 * d, sizeof(double));
 
 	S->r = AIOPS_ERR_NOMEM;
-	if (col && q && ms) {
+	if (col && q && ms && sample_quantiles(x, d, stride, ns, col, q) == AIOPS_OK) {
 		for (size_t i = 0; i < n; i++)
 			for (size_t j = 0; j < d; j++)
 				ms[j] += x[i * d + j];
@@ -181,18 +196,8 @@ side_work(void *arg)
 				double v = x[i * d + j] - ms[j];
 				ms[d + j] += v * v;
 			}
-		for (size_t j = 0; j < d; j++) {
+		for (size_t j = 0; j < d; j++)
 			ms[d + j] = sqrt(ms[d + j] / (double)n);
-			for (size_t i = 0; i < ns; i++)
-				col[i] = x[i * stride * d + j];
-			qsort(col, ns, sizeof(double), cmp_dbl);
-			for (int k = 0; k <= 100; k++) {
-				/* numpy's linear interpolation on the sorted sample */
-				double h = (double)(ns - 1) * k / 100.0, fl = floor(h);
-				size_t i = (size_t)fl;
-				q[(size_t)k * d + j] = i + 1 < ns ? col[i] + (h - fl) * (col[i + 1] - col[i]) : col[ns - 1];
-			}
-		}
 		S->ms = ms;
 		S->q = q;
 		ms = q = NULL;
@@ -202,6 +207,46 @@ side_work(void *arg)
 	aiops_free(q);
 	aiops_free(ms);
 	return NULL;
+}
+
+struct aiops_side *
+aiops_side_start(const struct aiops_tensor *t, const double *x)
+{
+	struct aiops_side *S = aiops_calloc(1, sizeof(*S));
+
+	if (S == NULL)
+		return NULL;
+	S->t = t;
+	S->x = x;
+	S->n = t->nrows;
+	S->d = t->info.ncols;
+	if (pthread_create(&S->th, NULL, side_work, S) != 0) {
+		aiops_free(S);
+		return NULL;
+	}
+	S->threaded = 1;
+	return S;
+}
+
+/* Wait for S's thread, if it has one. */
+static void
+side_join(struct aiops_side *S)
+{
+	if (S->threaded) {
+		pthread_join(S->th, NULL);
+		S->threaded = 0;
+	}
+}
+
+void
+aiops_side_discard(struct aiops_side *S)
+{
+	if (S == NULL)
+		return;
+	side_join(S);
+	aiops_free(S->ms);
+	aiops_free(S->q);
+	aiops_free(S);
 }
 
 int
@@ -215,15 +260,16 @@ aiops_train_final(struct aiops_model *m, const struct aiops_final *f, struct aio
 	const char *env;
 	int r;
 
-	struct side S = { t, f->x, n, d, NULL, NULL, "", AIOPS_OK };
-	pthread_t side_th;
-	int threaded = 0;
+	struct aiops_side local = { .t = t, .x = f->x, .n = n, .d = d, .r = AIOPS_OK };
+	struct aiops_side *S = f->side ? f->side : &local;
 
-	if (aiops_model_init(m, f->family, &f->params, t->info.names, d) != AIOPS_OK)
-		return nomem(e);
+	if (aiops_model_init(m, f->family, &f->params, t->info.names, d) != AIOPS_OK) {
+		r = nomem(e);
+		goto fail_side;
+	}
 	/* the statistics and fingerprint do not depend on the fit: beside it when -j allows */
-	if (f->jobs > 1 && pthread_create(&side_th, NULL, side_work, &S) == 0)
-		threaded = 1;
+	if (S == &local && f->jobs > 1 && pthread_create(&local.th, NULL, side_work, &local) == 0)
+		local.threaded = 1;
 	if ((r = aiops_model_fit(m, f->x, n, e)) != AIOPS_OK)
 		goto fail;
 	if ((s = aiops_calloc(n, sizeof(double))) == NULL) {
@@ -263,19 +309,17 @@ aiops_train_final(struct aiops_model *m, const struct aiops_final *f, struct aio
 	if ((r = aiops_thr_compute(&f->thr, s, ns, vs, f->vy, f->vn, &thr, e)) != AIOPS_OK)
 		goto fail;
 	m->threshold = thr;
-	if (threaded) {
-		pthread_join(side_th, NULL);
-		threaded = 0;
-	} else {
-		side_work(&S);
-	}
-	if (S.r != AIOPS_OK || aiops_model_put(m, "ref_mean", 1, d, S.ms) != AIOPS_OK ||
-	    aiops_model_put(m, "ref_std", 1, d, S.ms + d) != AIOPS_OK ||
-	    aiops_model_put(m, "ref_quantiles", 101, d, S.q) != AIOPS_OK) {
+	if (S->threaded)
+		side_join(S);
+	else
+		side_work(S);
+	if (S->r != AIOPS_OK || aiops_model_put(m, "ref_mean", 1, d, S->ms) != AIOPS_OK ||
+	    aiops_model_put(m, "ref_std", 1, d, S->ms + d) != AIOPS_OK ||
+	    aiops_model_put(m, "ref_quantiles", 101, d, S->q) != AIOPS_OK) {
 		r = nomem(e);
 		goto fail;
 	}
-	memcpy(hex, S.hex, sizeof(hex));
+	memcpy(hex, S->hex, sizeof(hex));
 	aiops_thr_format(&f->thr, tm, sizeof(tm));
 	th = json_pack("{s:s,s:f}", "method", tm, "value", thr);
 	train = json_pack("{s:I,s:s,s:s,s:I}", "rows", (json_int_t)n, "sha256", hex, "source",
@@ -315,16 +359,24 @@ aiops_train_final(struct aiops_model *m, const struct aiops_final *f, struct aio
 		json_object_set(m->meta, "lineage", f->lineage);
 	aiops_free(s);
 	aiops_free(vs);
-	aiops_free(S.ms);
-	aiops_free(S.q);
+	if (S == &local) {
+		aiops_free(local.ms);
+		aiops_free(local.q);
+	} else {
+		aiops_side_discard(S);
+	}
 	return AIOPS_OK;
 fail:
-	if (threaded)
-		pthread_join(side_th, NULL);
-	aiops_free(S.ms);
-	aiops_free(S.q);
 	aiops_free(s);
 	aiops_free(vs);
 	aiops_model_release(m);
+fail_side:
+	if (S == &local) {
+		side_join(&local);
+		aiops_free(local.ms);
+		aiops_free(local.q);
+	} else {
+		aiops_side_discard(S);
+	}
 	return r;
 }

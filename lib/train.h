@@ -43,7 +43,19 @@ struct aiops_final {
 	json_t *search;                    /* summary to record (borrowed) or NULL */
 	json_t *lineage;                   /* entries to record (borrowed) or NULL */
 	int jobs;                          /* > 1: statistics beside the fit, on a thread */
+	struct aiops_side *side;           /* those started earlier, or NULL; consumed */
 };
+
+/*
+ * The reference statistics and the fingerprint of the training rows t (as
+ * the matrix x) do not depend on the fit: aiops_side_start() works them out
+ * on a thread of their own from now on (beside a search), for
+ * aiops_train_final() to pick up. NULL when no thread could be had: the final
+ * fit then works them out itself. aiops_side_discard() waits and frees.
+ */
+struct aiops_side;
+struct aiops_side *aiops_side_start(const struct aiops_tensor *t, const double *x);
+void aiops_side_discard(struct aiops_side *s);
 
 /* Fit the final model and fill its metadata. m is initialised here. */
 int aiops_train_final(struct aiops_model *m, const struct aiops_final *f, struct aiops_error *e);

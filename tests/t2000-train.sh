@@ -227,8 +227,11 @@ test_expect_success 'bad -j, --folds and --seed values: status 2 naming the opti
 		fails_cleanly 2 x.model -j "$v" --space zscore train.tensor &&
 		test_grep "^aiops-train: -j: expected a whole number from 1 to 64, got \"$v\"\$" err || return 1
 	done &&
-	fails_cleanly 2 x.model --folds 0 --space zscore train.tensor &&
-	test_grep "^aiops-train: --folds: " err &&
+	for v in 21 -1 x
+	do
+		fails_cleanly 2 x.model --folds "$v" --space zscore train.tensor &&
+		test_grep "^aiops-train: --folds: expected a whole number from 0 to 20, got \"$v\"\$" err || return 1
+	done &&
 	fails_cleanly 2 x.model --seed -3 --space zscore train.tensor &&
 	test_grep "^aiops-train: --seed: " err
 '
@@ -453,17 +456,52 @@ test_expect_success PYTHON3 'journal: after a kill, only the torn trial is redon
 '
 
 test_expect_success PYTHON3 'journal of a grid search: a torn line is redone, the journal stays valid' '
-	SOURCE_DATE_EPOCH=$EPOCH aiops-train -q --journal g.jsonl --space zscore -o g1.model train.tensor &&
-	test_line_count = 1 g.jsonl &&
+	space="zscore mahalanobis" &&
+	SOURCE_DATE_EPOCH=$EPOCH aiops-train -q --journal g.jsonl --space "$space" -o g1.model train.tensor &&
+	test_line_count = 2 g.jsonl &&
 	cp g.jsonl g.orig &&
-	SOURCE_DATE_EPOCH=$EPOCH aiops-train -q --journal g.jsonl --space zscore -o g2.model train.tensor &&
+	SOURCE_DATE_EPOCH=$EPOCH aiops-train -q --journal g.jsonl --space "$space" -o g2.model train.tensor &&
 	test_cmp g.orig g.jsonl &&
 	cmp g1.model g2.model &&
-	head -c 20 g.orig >g.jsonl &&
-	SOURCE_DATE_EPOCH=$EPOCH aiops-train -q --journal g.jsonl --space zscore -o g3.model train.tensor &&
+	sed -e "\$d" g.orig >g.jsonl &&
+	tail -n 1 g.orig | head -c 20 >>g.jsonl &&
+	SOURCE_DATE_EPOCH=$EPOCH aiops-train -q --journal g.jsonl --space "$space" -o g3.model train.tensor &&
 	cmp g1.model g3.model &&
 	"$PYTHON" "$TRASH_DIRECTORY/journal_check.py" g.jsonl &&
-	test_line_count = 1 g.jsonl
+	test_line_count = 2 g.jsonl
+'
+
+test_expect_success PYTHON3 '--folds 0 fits the one trial of the space as it is: no search, nor its summary' '
+	SOURCE_DATE_EPOCH=$EPOCH aiops-train -q --space zscore -o s1.model train.tensor &&
+	SOURCE_DATE_EPOCH=$EPOCH aiops-train --folds 0 --space zscore -o f1.model train.tensor >out 2>err &&
+	test_must_be_empty out &&
+	test_grep "^aiops-train: fitted zscore, threshold .*, 300 rows\$" err &&
+	SOURCE_DATE_EPOCH=$EPOCH aiops-train -q -j 2 --folds 0 --space zscore -o f2.model train.tensor &&
+	cmp f1.model f2.model &&
+	aiops-train --info f1.model >info &&
+	test_grep "^model: *zscore (detector)" info &&
+	test_grep ! "^search:" info &&
+	aiops-train --info --json f1.model >f1.json &&
+	"$PYTHON" -c "import json, sys; o = json.load(open(sys.argv[1])); assert \"search\" not in o, o" f1.json &&
+	info_json s1.model search >expect &&
+	info_json f1.model >actual &&
+	test_cmp expect actual &&
+	SOURCE_DATE_EPOCH=$EPOCH aiops-train -q --folds 0 --strategy random --trials 1 --seed 5 \
+		--space "zscore mahalanobis:reg=0.1,0.2" -o f3.model train.tensor &&
+	aiops-train --info f3.model >info &&
+	test_grep ! "^search:" info
+'
+
+test_expect_success '--folds 0: a space of more trials, or a journal, shard, select or metric, is a usage error' '
+	fails_cleanly 2 f.model --folds 0 --space "zscore mahalanobis" train.tensor &&
+	test_grep "^aiops-train: --folds 0 fits one candidate without validating it; the space has 2\$" err &&
+	fails_cleanly 2 f.model --folds 0 train.tensor &&
+	fails_cleanly 2 f.model --folds 0 --journal fj.jsonl --space zscore train.tensor &&
+	test_grep "^aiops-train: --folds 0 fits one candidate without validating it: not with " err &&
+	test_path_is_missing fj.jsonl &&
+	fails_cleanly 2 f.model --folds 0 --metric error --space zscore train.tensor &&
+	fails_cleanly 2 fr.jsonl --folds 0 --shard 1/2 --space zscore train.tensor &&
+	fails_cleanly 2 f.model --folds 0 --select train.tensor r1.jsonl
 '
 
 test_expect_success PYTHON3,PCA 'journal over several trials: nothing redone, then only the torn one' '
@@ -647,6 +685,17 @@ test_expect_success 'a URL for the tensor: status 2, the message says aiops-inge
 		# the point of it: aiops-train does not load libcurl and all it needs
 		readelf -d "$AIOPS_BIN/aiops-train" >dyn &&
 		! grep -q "libcurl" dyn
+	fi
+'
+
+test_expect_success 'an archive member for the tensor: status 2, the message says aiops-ingest reads them' '
+	fails_cleanly 2 ar.model --space zscore nosuch.zip:train.tensor &&
+	test_grep "^aiops-train: nosuch.zip:train.tensor: no such file, and this command does not read archive members (aiops-ingest does)\$" err &&
+	if command -v readelf >/dev/null
+	then
+		# the point of it: neither aiops-train nor aiops-eval loads libarchive
+		readelf -d "$AIOPS_BIN/aiops-train" "$AIOPS_BIN/aiops-eval" >dyn &&
+		! grep -q "libarchive" dyn
 	fi
 '
 
