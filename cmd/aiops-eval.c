@@ -913,23 +913,6 @@ report_json(const struct run *R)
 	return rep;
 }
 
-static int
-xml_escape(struct aiops_buf *b, const char *s)
-{
-	int r = 0;
-
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': r |= aiops_buf_addstr(b, "&lt;"); break;
-		case '>': r |= aiops_buf_addstr(b, "&gt;"); break;
-		case '&': r |= aiops_buf_addstr(b, "&amp;"); break;
-		case '"': r |= aiops_buf_addstr(b, "&quot;"); break;
-		default: r |= aiops_buf_add(b, s, 1);
-		}
-	}
-	return r;
-}
-
 /* JUnit XML: one test case per gate check, so merge requests list them. */
 static int
 junit(const struct run *R, struct aiops_buf *b)
@@ -952,16 +935,16 @@ junit(const struct run *R, struct aiops_buf *b)
 		else
 			snprintf(val, sizeof(val), "not available");
 		r |= aiops_buf_addstr(b, "<testcase classname=\"aiops-eval.");
-		r |= xml_escape(b, R->m->family->name);
+		r |= aiops_buf_addxml(b, R->m->family->name, 0);
 		r |= aiops_buf_addstr(b, "\" name=\"");
-		r |= xml_escape(b, c->text);
+		r |= aiops_buf_addxml(b, c->text, 0);
 		r |= aiops_buf_addstr(b, "\">");
 		if (!c->passed) {
 			char msg[256];
 			snprintf(msg, sizeof(msg), "%s = %s, required %s %.6g",
 			    metric_def[c->metric].name, val, op_text[c->op], c->bound);
 			r |= aiops_buf_addstr(b, "<failure message=\"");
-			r |= xml_escape(b, msg);
+			r |= aiops_buf_addxml(b, msg, 0);
 			r |= aiops_buf_addstr(b, "\"/>");
 		}
 		r |= aiops_buf_addstr(b, "</testcase>\n");

@@ -95,6 +95,10 @@ int aiops_buf_addstr(struct aiops_buf *b, const char *s);
 int aiops_buf_addch(struct aiops_buf *b, int c);
 /* s as one CSV field (RFC 4180): quoted, quotes doubled, when it holds , " or a line end. */
 int aiops_buf_addcsv(struct aiops_buf *b, const char *s);
+/* s as XML character data, also fit for a quoted attribute: & < > " ' escaped, tab and
+ * line ends a space, and what XML 1.0 cannot carry (a control character, a byte that is
+ * not UTF-8) U+FFFD. At most maxcp characters (0: all), then an ellipsis. */
+int aiops_buf_addxml(struct aiops_buf *b, const char *s, size_t maxcp);
 int aiops_buf_addf(struct aiops_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int aiops_buf_vaddf(struct aiops_buf *b, const char *fmt, va_list ap);

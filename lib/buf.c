@@ -135,3 +135,74 @@ aiops_buf_addcsv(struct aiops_buf *b, const char *s)
 	r |= aiops_buf_addch(b, '"');
 	return r ? AIOPS_ERR_NOMEM : AIOPS_OK;
 }
+
+/*
+ * Length of the UTF-8 sequence at u if it encodes a character XML 1.0
+ * allows, else 0. Overlong forms, surrogates, U+FFFE and U+FFFF are refused.
+ */
+static int
+utf8_len(const unsigned char *u)
+{
+	unsigned char c = u[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		return (u[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+		if (u[1] < lo || u[1] > hi || (u[2] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xEF && u[1] == 0xBF && (u[2] == 0xBE || u[2] == 0xBF))
+			return 0;
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+		if (u[1] < lo || u[1] > hi || (u[2] & 0xC0) != 0x80 || (u[3] & 0xC0) != 0x80)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+int
+aiops_buf_addxml(struct aiops_buf *b, const char *s, size_t maxcp)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t ncp = 0;
+	int len, r = AIOPS_OK;
+
+	while (*u != '\0') {
+		if (maxcp && ncp == maxcp) {
+			r |= aiops_buf_add(b, "\xE2\x80\xA6", 3);
+			break;
+		}
+		ncp++;
+		if ((len = utf8_len(u)) == 0) {
+			r |= aiops_buf_add(b, "\xEF\xBF\xBD", 3);
+			u++;
+			continue;
+		}
+		if (len > 1) {
+			r |= aiops_buf_add(b, (const char *)u, (size_t)len);
+			u += len;
+			continue;
+		}
+		switch (*u) {
+		case '&': r |= aiops_buf_add(b, "&amp;", 5); break;
+		case '<': r |= aiops_buf_add(b, "&lt;", 4); break;
+		case '>': r |= aiops_buf_add(b, "&gt;", 4); break;
+		case '"': r |= aiops_buf_add(b, "&quot;", 6); break;
+		case '\'': r |= aiops_buf_add(b, "&#39;", 5); break;
+		case '\t': case '\n': case '\r': r |= aiops_buf_add(b, " ", 1); break;
+		default:
+			if (*u < 0x20)
+				r |= aiops_buf_add(b, "\xEF\xBF\xBD", 3);
+			else
+				r |= aiops_buf_add(b, (const char *)u, 1);
+		}
+		u++;
+	}
+	return r ? AIOPS_ERR_NOMEM : AIOPS_OK;
+}

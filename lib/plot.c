@@ -112,86 +112,15 @@ put(struct ctx *c, const char *fmt, ...)
 		c->err = r;
 }
 
-static void
-put_raw(struct ctx *c, const char *s, size_t n)
-{
-	if (!c->err && aiops_buf_add(c->b, s, n) != AIOPS_OK)
-		c->err = AIOPS_ERR_NOMEM;
-}
-
 /*
- * Length of the UTF-8 sequence at u if it encodes a character XML 1.0
- * allows, else 0. Overlong forms, surrogates, U+FFFE and U+FFFF are refused.
- */
-static int
-utf8_len(const unsigned char *u)
-{
-	unsigned char c = u[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		return (u[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-		if (u[1] < lo || u[1] > hi || (u[2] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xEF && u[1] == 0xBF && (u[2] == 0xBE || u[2] == 0xBF))
-			return 0;
-		return 3;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-		if (u[1] < lo || u[1] > hi || (u[2] & 0xC0) != 0x80 || (u[3] & 0xC0) != 0x80)
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
-/*
- * Append s as XML character data (also fit for a quoted attribute). At most
- * maxcp characters (0: all), then an ellipsis. What XML cannot carry, a
- * control character or a byte that is not UTF-8, becomes U+FFFD.
+ * Append s as XML character data (also fit for a quoted attribute): see
+ * aiops_buf_addxml().
  */
 static void
 put_text(struct ctx *c, const char *s, size_t maxcp)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t ncp = 0;
-	int len;
-
-	while (*u != '\0') {
-		if (maxcp && ncp == maxcp) {
-			put_raw(c, "\xE2\x80\xA6", 3);
-			break;
-		}
-		ncp++;
-		if ((len = utf8_len(u)) == 0) {
-			put_raw(c, "\xEF\xBF\xBD", 3);
-			u++;
-			continue;
-		}
-		if (len > 1) {
-			put_raw(c, (const char *)u, (size_t)len);
-			u += len;
-			continue;
-		}
-		switch (*u) {
-		case '&': put_raw(c, "&amp;", 5); break;
-		case '<': put_raw(c, "&lt;", 4); break;
-		case '>': put_raw(c, "&gt;", 4); break;
-		case '"': put_raw(c, "&quot;", 6); break;
-		case '\'': put_raw(c, "&#39;", 5); break;
-		case '\t': case '\n': case '\r': put_raw(c, " ", 1); break;
-		default:
-			if (*u < 0x20)
-				put_raw(c, "\xEF\xBF\xBD", 3);
-			else
-				put_raw(c, (const char *)u, 1);
-		}
-		u++;
-	}
+	if (!c->err && aiops_buf_addxml(c->b, s, maxcp) != AIOPS_OK)
+		c->err = AIOPS_ERR_NOMEM;
 }
 
 /* x of the middle of (possibly fractional) row r */

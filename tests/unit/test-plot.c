@@ -811,6 +811,35 @@ write_sample(const char *path)
 	return rc == AIOPS_OK ? 0 : 1;
 }
 
+/* aiops_buf_addxml(), the escaper of the plot's text and of aiops-eval's JUnit report. */
+static void
+test_addxml(void)
+{
+	static const struct { const char *in; size_t max; const char *want; } t[] = {
+		{ "plain", 0, "plain" },
+		{ "a<b>&\"c'd", 0, "a&lt;b&gt;&amp;&quot;c&#39;d" },
+		{ "tab\tnl\ncr\r", 0, "tab nl cr " },
+		{ "bell\a esc\x1b", 0, "bell\xEF\xBF\xBD esc\xEF\xBF\xBD" },
+		{ "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80", 0, "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80" },
+		{ "bad \xC3( \xFF \xC0\xAF", 0, "bad \xEF\xBF\xBD( \xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD" },
+		{ "surrogate \xED\xA0\x80", 0, "surrogate \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" },
+		{ "nonchar \xEF\xBF\xBF", 0, "nonchar \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" },
+		{ "cut at the end \xE2\x82", 0, "cut at the end \xEF\xBF\xBD\xEF\xBF\xBD" },
+		{ "abcdef", 3, "abc\xE2\x80\xA6" },
+		{ "\xC3\xA9\xC3\xA9\xC3\xA9", 2, "\xC3\xA9\xC3\xA9\xE2\x80\xA6" },
+		{ "abc", 3, "abc" },
+		{ "", 0, "" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct aiops_buf b = AIOPS_BUF_INIT;
+		int r = aiops_buf_addxml(&b, t[i].in, t[i].max);
+		ok(r == AIOPS_OK, "addxml %zu: succeeds", i);
+		is_str(b.buf ? b.buf : "", t[i].want, "addxml %zu: escaped as XML text", i);
+		aiops_buf_release(&b);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -828,6 +857,7 @@ main(int argc, char **argv)
 		printf("Bail out! mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
+	test_addxml();
 	test_basic();
 	test_segments();
 	test_gaps();
