@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cblas.h>
 
 #include "aiops.h"
 #include "cmd.h"
+#include "linalg.h"
 #include "plot.h"
 
 static const char usage_text[] =
@@ -1552,7 +1552,7 @@ main(int argc, char *argv[])
 	int ch, rc, owned = 0, status = AIOPS_EXIT_OK, model_loaded = 0, tensor_loaded = 0;
 
 	aiops_cmd_init("aiops-eval");
-	openblas_set_num_threads(1);
+	aiops_blas_single();
 	memset(&o, 0, sizeof(o));
 	memset(&D, 0, sizeof(D));
 	memset(&r, 0, sizeof(r));

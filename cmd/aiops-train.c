@@ -8,10 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cblas.h>
-
 #include "aiops.h"
 #include "cmd.h"
+#include "linalg.h"
 
 static const char usage_text[] =
 "usage: aiops-train [-hq] [-j jobs] [-o output] [--folds n] [--from model]\n"
@@ -559,13 +558,13 @@ main(int argc, char *argv[])
 	c.nresults = argc - 1;
 	/* trials run in parallel on our own workers: one BLAS thread each, and the
 	 * same arithmetic whatever -j is */
-	openblas_set_num_threads(1);
+	aiops_blas_single();
 	c.so.jobs = jobs;
 	if (!c.quiet && isatty(STDERR_FILENO))
 		c.so.on_progress = progress;
 
 	memset(&valid, 0, sizeof(valid));
-	if (c.validp && (r = aiops_tensor_load(&valid, c.validp, &e)) != AIOPS_OK)
+	if (c.validp && (r = aiops_tensor_load_jobs(&valid, c.validp, jobs, &e)) != AIOPS_OK)
 		goto out;
 	/* one model per tensor and column group, one after another, each search on -j workers */
 	for (int t = 0; t < ntensors && r == AIOPS_OK; t++) {
@@ -573,7 +572,7 @@ main(int argc, char *argv[])
 		const char *name = argc ? argv[t] : "<stdin>";
 
 		memset(&train, 0, sizeof(train));
-		if ((r = aiops_tensor_load(&train, path, &e)) != AIOPS_OK)
+		if ((r = aiops_tensor_load_jobs(&train, path, jobs, &e)) != AIOPS_OK)
 			break;
 		if (ngroups == 0) {
 			char *mp = multi ? model_path(output, path, NULL) : NULL;

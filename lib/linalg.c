@@ -7,6 +7,18 @@
 
 #include "linalg.h"
 
+/* OpenBLAS's own: stops its worker threads (it starts them again if ever asked
+ * for more than one thread). Weak, for a BLAS that has no such pool. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+void
+aiops_blas_single(void)
+{
+	openblas_set_num_threads(1);
+	if (blas_thread_shutdown_ != NULL)
+		blas_thread_shutdown_();
+}
+
 #define COV_BLOCK 1024   /* rows centred per dsyrk update */
 
 int

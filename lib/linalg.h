@@ -16,4 +16,12 @@
 int aiops_mean_cov(const double *x, size_t n, size_t d, double *mean, double *cov,
     const char *family, struct aiops_error *e);
 
+/*
+ * BLAS on the calling thread only: the commands run their own threads (-j)
+ * and want the same arithmetic whatever their number. OpenBLAS's worker
+ * threads, started when it is loaded, are stopped too: they would otherwise
+ * spin for a while and take a core from those threads.
+ */
+void aiops_blas_single(void);
+
 #endif

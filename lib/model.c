@@ -186,12 +186,19 @@ int
 aiops_model_score(const struct aiops_model *m, const double *x, size_t n, double *out,
     double *contrib, struct aiops_error *e)
 {
-	double w = aiops_param(&m->params, "smooth", 1), sum = 0;
-	size_t k, cnt = 0;
 	int r = m->family->score(m, x, n, m->ncols, out, contrib, e);
 
-	if (r != AIOPS_OK || w <= 1)
-		return r;
+	return r != AIOPS_OK ? r : aiops_model_smooth(m, out, n, e);
+}
+
+int
+aiops_model_smooth(const struct aiops_model *m, double *out, size_t n, struct aiops_error *e)
+{
+	double w = aiops_param(&m->params, "smooth", 1), sum = 0;
+	size_t k, cnt = 0;
+
+	if (w <= 1)
+		return AIOPS_OK;
 	/* a loaded model's parameters are a file's: (size_t)w must be defined */
 	if (!(w <= 1e6))
 		return aiops_error_set(e, AIOPS_ERR_FORMAT,

@@ -126,5 +126,7 @@ int aiops_model_load(struct aiops_model *m, const char *path, struct aiops_error
 int aiops_model_fit(struct aiops_model *m, const double *x, size_t n, struct aiops_error *e);
 int aiops_model_score(const struct aiops_model *m, const double *x, size_t n, double *out,
     double *contrib, struct aiops_error *e);
+/* The smoothing of aiops_model_score() (smooth=w), on the family's raw scores out[0..n). */
+int aiops_model_smooth(const struct aiops_model *m, double *out, size_t n, struct aiops_error *e);
 
 #endif

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -513,18 +514,18 @@ next_block(struct aiops_treader *r, struct aiops_error *e)
 	return 1;
 }
 
-/* Rows i .. i+n-1 of the current block into the caller's arrays (any may be NULL). */
+/* Rows i .. i+n-1 of the block bp of bn rows into the caller's arrays (any may be NULL). */
 static void
-decode_rows(const struct aiops_treader *r, size_t i, size_t n, int64_t *ts, double *vals,
-    unsigned char *labels)
+decode_block(const struct aiops_tensor_info *ti, const unsigned char *bp, size_t bn, size_t i,
+    size_t n, int64_t *ts, double *vals, unsigned char *labels)
 {
-	size_t nc = r->info.ncols, ds = dsize(r->info.dtype);
-	size_t vo = r->info.has_ts ? 8 * r->bn : 0;
-	const unsigned char *p = r->bp + vo + i * nc * ds;
+	size_t nc = ti->ncols, ds = dsize(ti->dtype);
+	size_t vo = ti->has_ts ? 8 * bn : 0;
+	const unsigned char *p = bp + vo + i * nc * ds;
 
 	if (ts)
 		for (size_t k = 0; k < n; k++)
-			ts[k] = r->info.has_ts ? (int64_t)aiops_get_u64(r->bp + 8 * (i + k)) : 0;
+			ts[k] = ti->has_ts ? (int64_t)aiops_get_u64(bp + 8 * (i + k)) : 0;
 	if (vals && nc) {
 		if (ds == 8) {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -546,7 +547,14 @@ decode_rows(const struct aiops_treader *r, size_t i, size_t n, int64_t *ts, doub
 	}
 	if (labels)
 		for (size_t k = 0; k < n; k++)
-			labels[k] = r->info.has_labels ? r->bp[vo + r->bn * nc * ds + i + k] != 0 : 0;
+			labels[k] = ti->has_labels ? bp[vo + bn * nc * ds + i + k] != 0 : 0;
+}
+
+static void
+decode_rows(const struct aiops_treader *r, size_t i, size_t n, int64_t *ts, double *vals,
+    unsigned char *labels)
+{
+	decode_block(&r->info, r->bp, r->bn, i, n, ts, vals, labels);
 }
 
 ssize_t
@@ -736,6 +744,156 @@ aiops_tensor_load(struct aiops_tensor *t, const char *path, struct aiops_error *
 	if (map != MAP_FAILED)
 		munmap(map, (size_t)st.st_size);
 	return k;
+}
+
+/* One thread's share of a mapped file's blocks: checked and decoded into the tensor. */
+struct pblock { const unsigned char *h; size_t n, row; };
+struct pshare {
+	const struct pblock *b;
+	size_t nb, rowbytes;
+	struct aiops_tensor *t;
+	int bad;          /* a block's checksum did not match */
+};
+
+static void *
+load_share(void *arg)
+{
+	struct pshare *S = arg;
+	struct aiops_tensor *t = S->t;
+	size_t nc = t->info.ncols;
+
+	for (size_t k = 0; k < S->nb && !S->bad; k++) {
+		const struct pblock *b = &S->b[k];
+		size_t plen = b->n * S->rowbytes;
+		uintptr_t lo, hi;
+		if (aiops_get_u32(b->h + 8 + plen) != crc(crc(0, b->h, 8), b->h + 8, plen)) {
+			S->bad = 1;
+			break;
+		}
+		decode_block(&t->info, b->h + 8, b->n, 0, b->n, t->ts ? t->ts + b->row : NULL,
+		    nc ? t->x + b->row * nc : NULL, t->y ? t->y + b->row : NULL);
+		/* the block's whole pages are not needed again: memory stays flat */
+		lo = ((uintptr_t)b->h + 4095) & ~(uintptr_t)4095;
+		hi = ((uintptr_t)b->h + 8 + plen + 4) & ~(uintptr_t)4095;
+		if (hi > lo)
+			madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	}
+	return NULL;
+}
+
+#define PAR_MAX 16
+
+/*
+ * aiops_tensor_load() of a regular, well-formed file by jobs threads: 1 when
+ * this does not apply or anything is amiss (the caller then loads it the
+ * ordinary way, which names any fault), else AIOPS_OK or AIOPS_ERR_NOMEM.
+ */
+static int
+load_parallel(struct aiops_tensor *t, const char *path, int jobs, struct aiops_error *e)
+{
+	struct aiops_treader r;
+	struct aiops_src *src = NULL;
+	struct pblock *blk = NULL;
+	struct pshare sh[PAR_MAX];
+	pthread_t th[PAR_MAX];
+	int started[PAR_MAX];
+	struct stat st;
+	const unsigned char *map = MAP_FAILED, *p, *end;
+	size_t nb = 0, cap = 0, rows = 0, per, k0;
+	int fd, k = 1, opened = 0, nth = 0;
+
+	memset(t, 0, sizeof(*t));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)(1u << 20))
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return 1;
+	end = map + st.st_size;
+	if (aiops_src_open_mem(&src, map, (size_t)st.st_size, path, e) != AIOPS_OK)
+		goto out;
+	if (aiops_treader_open(&r, src, e) != AIOPS_OK)
+		goto out;
+	opened = 1;
+	/* the blocks, walked by their headers; anything odd is left to the careful reader */
+	if ((p = aiops_src_take(src, 0)) == NULL || r.rowbytes == 0)
+		goto out;
+	while ((size_t)(end - p) >= 8 && memcmp(p, "ROWS", 4) == 0) {
+		size_t n = aiops_get_u32(p + 4);
+		if (n == 0 || n > AIOPS_TENSOR_MAX_BLOCK || n * r.rowbytes > (size_t)(end - p) - 8 ||
+		    (size_t)(end - p) - 8 - n * r.rowbytes < 4)
+			goto out;
+		if (nb == cap) {
+			struct pblock *nbk = aiops_reallocarray(blk, cap ? cap * 2 : 256, sizeof(*blk));
+			if (nbk == NULL) {
+				k = nomem(e);
+				goto out;
+			}
+			blk = nbk;
+			cap = cap ? cap * 2 : 256;
+		}
+		blk[nb++] = (struct pblock){ p, n, rows };
+		rows += n;
+		p += 8 + n * r.rowbytes + 4;
+	}
+	if (end - p != 16 || memcmp(p, "END\0", 4) != 0 || aiops_get_u32(p + 12) != crc(0, p, 12) ||
+	    aiops_get_u64(p + 4) != rows || rows == 0)
+		goto out;
+	if (aiops_tensor_init(t, &r.info) != AIOPS_OK || tensor_reserve(t, rows) != AIOPS_OK) {
+		k = nomem(e);
+		goto out;
+	}
+	/* shares of about equal rows, in block order */
+	if (jobs > PAR_MAX)
+		jobs = PAR_MAX;
+	per = (rows + (size_t)jobs - 1) / (size_t)jobs;
+	k0 = 0;
+	for (int j = 0; j < jobs && k0 < nb; j++) {
+		size_t k1 = k0;
+		while (k1 < nb && (k1 == k0 || blk[k1].row < per * (size_t)(j + 1)))
+			k1++;
+		sh[j] = (struct pshare){ blk + k0, k1 - k0, r.rowbytes, t, 0 };
+		k0 = k1;
+		nth = j + 1;
+	}
+	for (int j = 1; j < nth; j++)
+		if ((started[j] = pthread_create(&th[j], NULL, load_share, &sh[j]) == 0) == 0)
+			load_share(&sh[j]);     /* no thread: that share here */
+	load_share(&sh[0]);
+	k = AIOPS_OK;
+	for (int j = 0; j < nth; j++) {
+		if (j > 0 && started[j])
+			pthread_join(th[j], NULL);
+		if (sh[j].bad)
+			k = 1;
+	}
+	if (k == AIOPS_OK)
+		t->nrows = rows;
+out:
+	if (k != AIOPS_OK)
+		aiops_tensor_release(t);
+	if (opened)
+		aiops_treader_release(&r);
+	aiops_src_close(src);
+	aiops_free(blk);
+	munmap((void *)(uintptr_t)map, (size_t)st.st_size);
+	return k;
+}
+
+int
+aiops_tensor_load_jobs(struct aiops_tensor *t, const char *path, int jobs, struct aiops_error *e)
+{
+	if (jobs > 1 && strcmp(path, "-") != 0) {
+		int k = load_parallel(t, path, jobs, e);
+		if (k != 1)
+			return k;
+		if (e != NULL) {
+			e->code = AIOPS_OK;
+			e->msg[0] = '\0';
+		}
+	}
+	return aiops_tensor_load(t, path, e);
 }
 
 int

@@ -105,6 +105,9 @@ int aiops_tensor_init(struct aiops_tensor *t, const struct aiops_tensor_info *ti
 int aiops_tensor_push(struct aiops_tensor *t, int64_t ts, const double *vals, int label);
 /* Load a tensor file whole (path "-" = stdin); files are mapped with mmap. */
 int aiops_tensor_load(struct aiops_tensor *t, const char *path, struct aiops_error *e);
+/* The same, a large regular file decoded by up to jobs threads at once. */
+int aiops_tensor_load_jobs(struct aiops_tensor *t, const char *path, int jobs,
+    struct aiops_error *e);
 /* Write t to out as a tensor file (does not commit). */
 int aiops_tensor_write(const struct aiops_tensor *t, struct aiops_out *out,
     struct aiops_error *e);

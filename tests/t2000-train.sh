@@ -428,6 +428,44 @@ test_expect_success '--select: a missing results file is an error naming it, and
 
 # --- the journal ------------------------------------------------------------------------
 
+# A tensor of 3 MB: aiops-train -j 2 reads it on two threads, and scores the final fit's
+# training rows in two halves at once; neither may change a bit of the model.
+test_expect_success 'a large tensor: the same model bytes with -j 1 and -j 2, every detector' '
+	gencsv -H -s 7 20000 20 >big.csv &&
+	aiops-ingest -q -o big.tensor big.csv &&
+	test $(wc -c <big.tensor) -gt 2000000 &&
+	for sp in zscore pca:k=4 "mahalanobis:reg=0.1;smooth=5" iforest:trees=20 kmeans:k=5 \
+		"ae:epochs=1"
+	do
+		SOURCE_DATE_EPOCH=$EPOCH aiops-train -q -j 1 --folds 0 --space "$sp" \
+			-o big1.model big.tensor &&
+		SOURCE_DATE_EPOCH=$EPOCH aiops-train -q -j 2 --folds 0 --space "$sp" \
+			-o big2.model big.tensor &&
+		cmp big1.model big2.model || { echo "differs: $sp" >&2; return 1; }
+	done &&
+	SOURCE_DATE_EPOCH=$EPOCH aiops-train -q -j 1 --space "pca:k=2,4 kmeans:k=3,5" \
+		-o s1.model big.tensor &&
+	SOURCE_DATE_EPOCH=$EPOCH aiops-train -q -j 2 --space "pca:k=2,4 kmeans:k=3,5" \
+		-o s2.model big.tensor &&
+	cmp s1.model s2.model
+'
+
+test_expect_success 'a damaged large tensor: -j 2 names the fault as -j 1 does' '
+	cp big.tensor bad.tensor &&
+	printf "\377" | dd of=bad.tensor bs=1 seek=1500000 conv=notrunc 2>/dev/null &&
+	test_expect_code 1 aiops-train -q -j 1 --space zscore -o bad1.model bad.tensor 2>err1 &&
+	test_expect_code 1 aiops-train -q -j 2 --space zscore -o bad2.model bad.tensor 2>err2 &&
+	test_grep "checksum mismatch in block" err1 &&
+	test_cmp err1 err2 &&
+	test_path_is_missing bad1.model &&
+	test_path_is_missing bad2.model &&
+	head -c 2000000 big.tensor >short.tensor &&
+	test_expect_code 1 aiops-train -q -j 1 --space zscore -o bad1.model short.tensor 2>err1 &&
+	test_expect_code 1 aiops-train -q -j 2 --space zscore -o bad2.model short.tensor 2>err2 &&
+	test_grep "truncated" err1 &&
+	test_cmp err1 err2
+'
+
 test_expect_success PYTHON3 'journal: a rerun redoes nothing and gives the same model' '
 	SOURCE_DATE_EPOCH=$EPOCH aiops-train -q --strategy halving --journal j.jsonl \
 		--space zscore -o j1.model train.tensor &&
