@@ -1,6 +1,7 @@
 /* linalg.c - the mean and covariance shared by the PCA and Mahalanobis families. */
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -21,39 +22,104 @@ aiops_blas_single(void)
 
 #define COV_BLOCK 1024   /* rows centred per dsyrk update */
 
-int
-aiops_mean_cov(const double *x, size_t n, size_t d, double *mean, double *cov,
-    const char *family, struct aiops_error *e)
-{
-	double *blk;
+/* One part of the rows: its column sums, then its centred Xc^T Xc (lower triangle). */
+struct covpart {
+	const double *x;
+	size_t n, d;
+	const double *mean;
+	double *sum, *cov, *blk;
+	int pass;
+};
 
-	if (d > INT_MAX / COV_BLOCK)
-		return aiops_error_set(e, AIOPS_ERR_LIMIT, "%s: %zu columns is too many", family, d);
-	if ((blk = aiops_calloc((size_t)COV_BLOCK * d, sizeof(double))) == NULL)
-		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
-	memset(mean, 0, d * sizeof(double));
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < d; j++)
-			mean[j] += x[i * d + j];
-	for (size_t j = 0; j < d; j++)
-		mean[j] /= (double)n;
-	/* lower triangle of Xc^T Xc, accumulated over blocks in row order */
+static void *
+cov_work(void *arg)
+{
+	struct covpart *P = arg;
+	size_t n = P->n, d = P->d;
+
+	if (P->pass == 1) {
+		memset(P->sum, 0, d * sizeof(double));
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < d; j++)
+				P->sum[j] += P->x[i * d + j];
+		return NULL;
+	}
+	/* in row order, a block at a time */
 	for (size_t i0 = 0; i0 < n; i0 += COV_BLOCK) {
 		size_t b = n - i0 < COV_BLOCK ? n - i0 : COV_BLOCK;
 		for (size_t i = 0; i < b; i++)
 			for (size_t j = 0; j < d; j++)
-				blk[i * d + j] = x[(i0 + i) * d + j] - mean[j];
+				P->blk[i * d + j] = P->x[(i0 + i) * d + j] - P->mean[j];
 		cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (blasint)d, (blasint)b, 1.0,
-		    blk, (blasint)d, i0 ? 1.0 : 0.0, cov, (blasint)d);
+		    P->blk, (blasint)d, i0 ? 1.0 : 0.0, P->cov, (blasint)d);
 	}
-	aiops_free(blk);
+	if (n == 0)
+		memset(P->cov, 0, d * d * sizeof(double));
+	return NULL;
+}
+
+/* Run pass of both parts: the second on a thread of its own when allowed. */
+static void
+cov_pass(struct covpart *P, int pass, int threaded)
+{
+	pthread_t th;
+	int started;
+
+	P[0].pass = P[1].pass = pass;
+	started = threaded && pthread_create(&th, NULL, cov_work, &P[1]) == 0;
+	cov_work(&P[0]);
+	if (started)
+		pthread_join(th, NULL);
+	else
+		cov_work(&P[1]);
+}
+
+static _Thread_local int cov_threads;
+
+void
+aiops_linalg_threads(int n)
+{
+	cov_threads = n;
+}
+
+int
+aiops_mean_cov(const double *x, size_t n, size_t d, double *mean, double *cov,
+    const char *family, struct aiops_error *e)
+{
+	/*
+	 * Two parts, split at a multiple of the block whatever the threads are,
+	 * so that the sums fall the same way, and so do the bits.
+	 */
+	size_t h = (n / 2) & ~(size_t)(COV_BLOCK - 1), per;
+	struct covpart P[2];
+	double *mem;
+
+	if (d > INT_MAX / COV_BLOCK)
+		return aiops_error_set(e, AIOPS_ERR_LIMIT, "%s: %zu columns is too many", family, d);
+	/* per part: a block of rows, the sums, the cross products (the first part's are cov) */
+	per = (size_t)COV_BLOCK * d + d + d * d;
+	if ((mem = aiops_calloc(2, per * sizeof(double))) == NULL)
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	for (int k = 0; k < 2; k++) {
+		double *m = mem + (size_t)k * per;
+		P[k] = (struct covpart){ .x = k ? x + h * d : x, .n = k ? n - h : h, .d = d,
+		    .mean = mean, .blk = m, .sum = m + (size_t)COV_BLOCK * d,
+		    .cov = k ? m + (size_t)COV_BLOCK * d + d : cov };
+	}
+	cov_pass(P, 1, cov_threads > 1 && h > 0);
+	for (size_t j = 0; j < d; j++)
+		mean[j] = (P[0].sum[j] + P[1].sum[j]) / (double)n;
+	cov_pass(P, 2, cov_threads > 1 && h > 0);
 	for (size_t i = 0; i < d; i++)
 		for (size_t j = 0; j <= i; j++) {
-			double v = cov[i * d + j] / (double)(n - 1);
-			if (!isfinite(v))
+			double v = (cov[i * d + j] + P[1].cov[i * d + j]) / (double)(n - 1);
+			if (!isfinite(v)) {
+				aiops_free(mem);
 				return aiops_error_set(e, AIOPS_ERR_DATA,
 				    "%s: the covariance of columns %zu and %zu overflows", family, j + 1, i + 1);
+			}
 			cov[i * d + j] = cov[j * d + i] = v;
 		}
+	aiops_free(mem);
 	return AIOPS_OK;
 }

@@ -9,9 +9,12 @@
 /*
  * Column means (d) and covariance (d x d, divided by n - 1, both triangles
  * filled) of the n x d row-major matrix x (n >= 2), accumulated over blocks
- * of centred rows with cblas_dsyrk in row order. A covariance that overflows
- * is AIOPS_ERR_DATA, "FAMILY: the covariance of columns I and J overflows";
- * AIOPS_ERR_NOMEM, AIOPS_ERR_LIMIT for too many columns.
+ * of centred rows with cblas_dsyrk in row order, in two parts of the rows
+ * (split at a multiple of the block) that are then added: the parts are
+ * worked out at once when aiops_linalg_threads() allowed it on this thread,
+ * with the same result. A covariance that overflows is AIOPS_ERR_DATA,
+ * "FAMILY: the covariance of columns I and J overflows"; AIOPS_ERR_NOMEM,
+ * AIOPS_ERR_LIMIT for too many columns.
  */
 int aiops_mean_cov(const double *x, size_t n, size_t d, double *mean, double *cov,
     const char *family, struct aiops_error *e);
@@ -23,5 +26,7 @@ int aiops_mean_cov(const double *x, size_t n, size_t d, double *mean, double *co
  * spin for a while and take a core from those threads.
  */
 void aiops_blas_single(void);
+/* How many threads aiops_mean_cov() may use when called from this thread (default 1). */
+void aiops_linalg_threads(int n);
 
 #endif

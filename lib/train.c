@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "linalg.h"
 #include "train.h"
 
 static int
@@ -319,7 +320,11 @@ aiops_train_final(struct aiops_model *m, const struct aiops_final *f, struct aio
 	/* the statistics and fingerprint do not depend on the fit: beside it when -j allows */
 	if (S == &local && f->jobs > 1 && pthread_create(&local.th, NULL, side_work, &local) == 0)
 		local.threaded = 1;
-	if ((r = aiops_model_fit(m, f->x, n, e)) != AIOPS_OK)
+	/* the final fit may use the jobs the search has done with */
+	aiops_linalg_threads(f->jobs);
+	r = aiops_model_fit(m, f->x, n, e);
+	aiops_linalg_threads(1);
+	if (r != AIOPS_OK)
 		goto fail;
 	if ((s = aiops_calloc(n, sizeof(double))) == NULL) {
 		r = nomem(e);
