@@ -354,72 +354,27 @@ aiops_thr_compute(const struct aiops_thr_spec *t, const double *s, size_t n,
 	}
 }
 
-/* Order-preserving keys: flip every bit of a negative, the sign bit of the rest. */
-static uint64_t
-dbl_key(double x)
-{
-	uint64_t u;
-
-	memcpy(&u, &x, 8);
-	if (u == UINT64_C(1) << 63)
-		u = 0;
-	return u >> 63 ? ~u : u | UINT64_C(1) << 63;
-}
-
-static double
-key_dbl(uint64_t u)
-{
-	double x;
-
-	u = u >> 63 ? u & ~(UINT64_C(1) << 63) : ~u;
-	memcpy(&x, &u, 8);
-	return x;
-}
-
 int
 aiops_sort_doubles(double *v, size_t n)
 {
-	enum { BITS = 11, RADIX = 1 << BITS };
-	uint64_t *a, *b, *t;
-	size_t *cnt;
+	struct sy *a;
+	int r;
 
 	if (n < 2) {
 		if (n == 1 && v[0] == 0)
 			v[0] = 0;  /* -0.0 too */
 		return AIOPS_OK;
 	}
-	a = aiops_reallocarray(NULL, n, 2 * sizeof(uint64_t));
-	cnt = aiops_calloc(RADIX, sizeof(size_t));
-	if (a == NULL || cnt == NULL) {
-		aiops_free(a);
-		aiops_free(cnt);
+	if ((a = aiops_reallocarray(NULL, n, 2 * sizeof(*a))) == NULL)
 		return AIOPS_ERR_NOMEM;
+	/* the rank metrics' sort, on keys in ascending order */
+	for (size_t i = 0; i < n; i++) {
+		a[i].k = ~desc_key(v[i]);
+		a[i].y = 0;
 	}
-	b = a + n;
-	for (size_t i = 0; i < n; i++)
-		a[i] = dbl_key(v[i]);
-	/* least significant digit first; a digit all keys share moves nothing */
-	for (unsigned sh = 0; sh < 64; sh += BITS) {
-		size_t sum = 0;
-		memset(cnt, 0, RADIX * sizeof(size_t));
+	if ((r = radix_sort(a, a + n, n)) == AIOPS_OK)
 		for (size_t i = 0; i < n; i++)
-			cnt[(a[i] >> sh) & (RADIX - 1)]++;
-		if (cnt[(a[0] >> sh) & (RADIX - 1)] == n)
-			continue;
-		for (size_t d = 0; d < RADIX; d++) {
-			size_t c = cnt[d];
-			cnt[d] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n; i++)
-			b[cnt[(a[i] >> sh) & (RADIX - 1)]++] = a[i];
-		t = a;
-		a = b;
-		b = t;
-	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = key_dbl(a[i]);
-	aiops_free(a < b ? a : b);
-	aiops_free(cnt);
-	return AIOPS_OK;
+			v[i] = key_score(~a[i].k);
+	aiops_free(a);
+	return r;
 }

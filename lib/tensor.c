@@ -583,25 +583,16 @@ int
 aiops_treader_next(struct aiops_treader *r, int64_t *ts, double *vals, int *label,
     struct aiops_error *e)
 {
-	size_t i;
+	ssize_t k = aiops_treader_rows(r, 1, ts, vals, NULL, e);
 
-	if (r->done)
-		return 0;
-	if (r->bpos == r->bn) {
-		int k = next_block(r, e);
-		if (k <= 0) {
-			r->done = k == 0;
-			return k;
-		}
-	}
-	i = r->bpos++;
-	decode_rows(r, i, 1, ts, vals, NULL);
+	if (k <= 0)
+		return (int)k;
 	if (label) {
+		/* the byte as it stands (aiops_treader_rows() gives 0 or 1) */
 		size_t vo = r->info.has_ts ? 8 * r->bn : 0;
 		*label = r->info.has_labels ?
-		    r->bp[vo + r->bn * r->info.ncols * dsize(r->info.dtype) + i] : 0;
+		    r->bp[vo + r->bn * r->info.ncols * dsize(r->info.dtype) + r->bpos - 1] : 0;
 	}
-	r->total++;
 	return 1;
 }
 
