@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "aiops.h"
+#include "linalg.h"
 
 static const char usage_text[] =
 "usage: aiops-ingest [-hqu] [-O format] [-o output] [--agg func] [--drop cols]\n"
@@ -160,6 +161,7 @@ main(int argc, char *argv[])
 	size_t nkinds = 0;
 
 	aiops_cmd_init(argv[0]);
+	aiops_blas_single();    /* no linear algebra here that wants threads; stop OpenBLAS's */
 	aiops_src_enable_urls();
 	aiops_src_enable_archives();
 	aiops_ingest_opts_init(&o);

@@ -138,16 +138,12 @@ stats_row(struct aiops_sink *s, int64_t ts, const double *v, int label, struct a
 {
 	struct stats_sink *k = (struct stats_sink *)s;
 
+	/* without branches: a NaN compares false, so it moves neither bound */
 	for (size_t j = 0; j < k->nc; j++) {
 		double x = v[j];
-		if (isnan(x))
-			continue;
-		if (k->n[j]++ == 0) {
-			k->lo[j] = k->hi[j] = x;
-		} else {
-			if (x < k->lo[j]) k->lo[j] = x;
-			if (x > k->hi[j]) k->hi[j] = x;
-		}
+		k->n[j] += x == x;
+		k->lo[j] = x < k->lo[j] ? x : k->lo[j];
+		k->hi[j] = x > k->hi[j] ? x : k->hi[j];
 	}
 	k->R->st->rows_out++;
 	return k->next->row(k->next, ts, v, label, e);
@@ -208,6 +204,10 @@ stats_new(struct aiops_sink **sp, struct run *R, struct aiops_sink *next)
 	if (!k->lo || !k->hi || !k->n) {
 		stats_free(&k->sink);
 		return nomem(R->e);
+	}
+	for (size_t j = 0; j < k->nc; j++) {
+		k->lo[j] = INFINITY;
+		k->hi[j] = -INFINITY;
 	}
 	*sp = &k->sink;
 	return AIOPS_OK;
