@@ -73,6 +73,9 @@ unsigned long aiops_alloc_failures(void);
 /* AIOPS_ERR_NOMEM with e set when an allocation failed since the count
  * nfail was taken, else AIOPS_OK. */
 int aiops_nomem_since(unsigned long nfail, struct aiops_error *e);
+/* fn(a) on this thread and fn(b) beside it on a thread of its own when threaded
+ * (and one can be had), else after it; returns when both are done. */
+void aiops_run_pair(void *(*fn)(void *), void *a, void *b, int threaded);
 /* Route jansson's allocations through the functions above; idempotent. */
 void aiops_alloc_init(void);
 

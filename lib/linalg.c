@@ -1,7 +1,6 @@
 /* linalg.c - the mean and covariance shared by the PCA and Mahalanobis families. */
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -58,22 +57,6 @@ cov_work(void *arg)
 	return NULL;
 }
 
-/* Run pass of both parts: the second on a thread of its own when allowed. */
-static void
-cov_pass(struct covpart *P, int pass, int threaded)
-{
-	pthread_t th;
-	int started;
-
-	P[0].pass = P[1].pass = pass;
-	started = threaded && pthread_create(&th, NULL, cov_work, &P[1]) == 0;
-	cov_work(&P[0]);
-	if (started)
-		pthread_join(th, NULL);
-	else
-		cov_work(&P[1]);
-}
-
 static _Thread_local int cov_threads;
 
 void
@@ -106,10 +89,12 @@ aiops_mean_cov(const double *x, size_t n, size_t d, double *mean, double *cov,
 		    .mean = mean, .blk = m, .sum = m + (size_t)COV_BLOCK * d,
 		    .cov = k ? m + (size_t)COV_BLOCK * d + d : cov };
 	}
-	cov_pass(P, 1, cov_threads > 1 && h > 0);
+	P[0].pass = P[1].pass = 1;
+	aiops_run_pair(cov_work, &P[0], &P[1], cov_threads > 1 && h > 0);
 	for (size_t j = 0; j < d; j++)
 		mean[j] = (P[0].sum[j] + P[1].sum[j]) / (double)n;
-	cov_pass(P, 2, cov_threads > 1 && h > 0);
+	P[0].pass = P[1].pass = 2;
+	aiops_run_pair(cov_work, &P[0], &P[1], cov_threads > 1 && h > 0);
 	for (size_t i = 0; i < d; i++)
 		for (size_t j = 0; j <= i; j++) {
 			double v = (cov[i * d + j] + P[1].cov[i * d + j]) / (double)(n - 1);

@@ -681,15 +681,8 @@ hash_halves(const void *p, size_t n, int threaded, struct aiops_sha256 *h)
 {
 	struct half H[2] = { { .p = p, .n = n / 2 },
 	    { .p = (const unsigned char *)p + n / 2, .n = n - n / 2 } };
-	pthread_t th;
-	int started = threaded && n >= (1u << 20) &&
-	    pthread_create(&th, NULL, hash_half, &H[1]) == 0;
 
-	hash_half(&H[0]);
-	if (started)
-		pthread_join(th, NULL);
-	else
-		hash_half(&H[1]);
+	aiops_run_pair(hash_half, &H[0], &H[1], threaded && n >= (1u << 20));
 	if (H[0].r != AIOPS_OK || H[1].r != AIOPS_OK)
 		return AIOPS_ERR_NOMEM;
 	aiops_sha256_update(h, H[0].dg, 32);

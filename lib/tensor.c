@@ -550,13 +550,6 @@ decode_block(const struct aiops_tensor_info *ti, const unsigned char *bp, size_t
 			labels[k] = ti->has_labels ? bp[vo + bn * nc * ds + i + k] != 0 : 0;
 }
 
-static void
-decode_rows(const struct aiops_treader *r, size_t i, size_t n, int64_t *ts, double *vals,
-    unsigned char *labels)
-{
-	decode_block(&r->info, r->bp, r->bn, i, n, ts, vals, labels);
-}
-
 ssize_t
 aiops_treader_rows(struct aiops_treader *r, size_t max, int64_t *ts, double *vals,
     unsigned char *labels, struct aiops_error *e)
@@ -573,7 +566,7 @@ aiops_treader_rows(struct aiops_treader *r, size_t max, int64_t *ts, double *val
 		}
 	}
 	n = r->bn - r->bpos < max ? r->bn - r->bpos : max;
-	decode_rows(r, r->bpos, n, ts, vals, labels);
+	decode_block(&r->info, r->bp, r->bn, r->bpos, n, ts, vals, labels);
 	r->bpos += n;
 	r->total += n;
 	return (ssize_t)n;

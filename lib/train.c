@@ -210,6 +210,14 @@ side_work(void *arg)
 	return NULL;
 }
 
+/* Start side_work(S) on a thread of its own: 1, or 0 when none could be had. */
+static int
+side_spawn(struct aiops_side *S)
+{
+	S->threaded = pthread_create(&S->th, NULL, side_work, S) == 0;
+	return S->threaded;
+}
+
 struct aiops_side *
 aiops_side_start(const struct aiops_tensor *t, const double *x)
 {
@@ -221,11 +229,10 @@ aiops_side_start(const struct aiops_tensor *t, const double *x)
 	S->x = x;
 	S->n = t->nrows;
 	S->d = t->info.ncols;
-	if (pthread_create(&S->th, NULL, side_work, S) != 0) {
+	if (!side_spawn(S)) {
 		aiops_free(S);
 		return NULL;
 	}
-	S->threaded = 1;
 	return S;
 }
 
@@ -250,7 +257,20 @@ aiops_side_discard(struct aiops_side *S)
 	aiops_free(S);
 }
 
-/* The raw scores of rows [0, n) of x, on a thread of their own. */
+/* Done with S (local, or one of aiops_side_start()): its thread and what it holds. */
+static void
+side_end(struct aiops_side *S, struct aiops_side *local)
+{
+	if (S != local) {
+		aiops_side_discard(S);
+		return;
+	}
+	side_join(S);
+	aiops_free(S->ms);
+	aiops_free(S->q);
+}
+
+/* The raw scores of rows [0, n) of x. */
 struct part {
 	const struct aiops_model *m;
 	const double *x;
@@ -271,32 +291,27 @@ score_part(void *arg)
 
 /*
  * A detector's scores of its n training rows (a row's score is its own): in
- * two halves split at a multiple of 4096 rows, the second on a thread of its
- * own when jobs > 1. The halves are the same whatever jobs is (the families
- * score in blocks, which then fall alike), and so are the scores.
+ * two halves split at a multiple of 4096 rows, at once when jobs > 1. The
+ * halves are the same whatever jobs is (the families score in blocks, which
+ * then fall alike), and so are the scores.
  */
 static int
 final_scores(const struct aiops_model *m, const double *x, size_t n, double *s, int jobs,
     struct aiops_error *e)
 {
 	size_t h = (n / 2) & ~(size_t)4095, d = m->ncols;
-	struct part P = { m, x + h * d, n - h, s + h, { 0, "" }, AIOPS_OK };
-	pthread_t th;
-	int started, r;
+	struct part P[2] = { { .m = m, .x = x, .n = h, .out = s },
+	    { .m = m, .x = x + h * d, .n = n - h, .out = s + h } };
 
 	if (strcmp(m->family->kind, "detector") != 0 || h == 0)
 		return aiops_model_score(m, x, n, s, NULL, e);
-	started = jobs > 1 && pthread_create(&th, NULL, score_part, &P) == 0;
-	r = m->family->score(m, x, h, d, s, NULL, e);
-	if (started)
-		pthread_join(th, NULL);
-	else if (r == AIOPS_OK)
-		score_part(&P);
-	if (r == AIOPS_OK && P.r != AIOPS_OK) {
-		*e = P.e;
-		r = P.r;
-	}
-	return r != AIOPS_OK ? r : aiops_model_smooth(m, s, n, e);
+	aiops_run_pair(score_part, &P[0], &P[1], jobs > 1);
+	for (int k = 0; k < 2; k++)
+		if (P[k].r != AIOPS_OK) {
+			*e = P[k].e;
+			return P[k].r;
+		}
+	return aiops_model_smooth(m, s, n, e);
 }
 
 int
@@ -318,8 +333,8 @@ aiops_train_final(struct aiops_model *m, const struct aiops_final *f, struct aio
 		goto fail_side;
 	}
 	/* the statistics and fingerprint do not depend on the fit: beside it when -j allows */
-	if (S == &local && f->jobs > 1 && pthread_create(&local.th, NULL, side_work, &local) == 0)
-		local.threaded = 1;
+	if (S == &local && f->jobs > 1)
+		(void)side_spawn(&local);
 	/* the final fit may use the jobs the search has done with */
 	aiops_linalg_threads(f->jobs);
 	r = aiops_model_fit(m, f->x, n, e);
@@ -413,24 +428,13 @@ aiops_train_final(struct aiops_model *m, const struct aiops_final *f, struct aio
 		json_object_set(m->meta, "lineage", f->lineage);
 	aiops_free(s);
 	aiops_free(vs);
-	if (S == &local) {
-		aiops_free(local.ms);
-		aiops_free(local.q);
-	} else {
-		aiops_side_discard(S);
-	}
+	side_end(S, &local);
 	return AIOPS_OK;
 fail:
 	aiops_free(s);
 	aiops_free(vs);
 	aiops_model_release(m);
 fail_side:
-	if (S == &local) {
-		side_join(&local);
-		aiops_free(local.ms);
-		aiops_free(local.q);
-	} else {
-		aiops_side_discard(S);
-	}
+	side_end(S, &local);
 	return r;
 }
