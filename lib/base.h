@@ -125,6 +125,7 @@ struct aiops_out {
 	unsigned char *buf;
 	size_t len, cap;
 	uint64_t off;    /* bytes handed to write() so far */
+	uint64_t synced; /* a temporary file's bytes whose writeback has been started */
 	int slot;        /* cleanup registry slot, -1 if none */
 	int direct;      /* a device or FIFO written in place */
 	int unbuffered;  /* set by the caller: every aiops_out_write() is flushed at once */

@@ -16,6 +16,8 @@
 #include "base.h"
 
 #define OUT_BUFSZ (1 << 20)
+/* a temporary file's data goes to the disk in steps of this while it is written */
+#define OUT_SYNC_STEP (8u << 20)
 #define NSLOTS 32
 
 /* Temporary paths to unlink from a signal handler; written before use. */
@@ -176,6 +178,18 @@ write_all(struct aiops_out *o, const unsigned char *p, size_t n, struct aiops_er
 		n -= (size_t)w;
 		o->off += (uint64_t)w;
 	}
+#ifdef SYNC_FILE_RANGE_WRITE
+	/*
+	 * Start the writeback of what a temporary file has so far, so that the
+	 * disk works while we compute and the fsync() at the commit has little
+	 * left to wait for. Only a start: errors are the fsync()'s to report.
+	 */
+	if (o->tmp != NULL && o->off - o->synced >= OUT_SYNC_STEP) {
+		(void)sync_file_range(o->fd, (off_t)o->synced, (off_t)(o->off - o->synced),
+		    SYNC_FILE_RANGE_WRITE);
+		o->synced = o->off;
+	}
+#endif
 	return AIOPS_OK;
 }
 
