@@ -8,11 +8,12 @@
 #include <unistd.h>
 
 #include "aiops.h"
+#include "cmd.h"
 #include "linalg.h"
 
 static const char usage_text[] =
-"usage: aiops-ingest [-hqu] [-O format] [-o output] [--agg func] [--drop cols]\n"
-"                    [--drop-constant] [--dtype type] [--fill policy]\n"
+"usage: aiops-ingest [-hqu] [-j jobs] [-O format] [-o output] [--agg func]\n"
+"                    [--drop cols] [--drop-constant] [--dtype type] [--fill policy]\n"
 "                    [--header | --no-header] [--info] [--label-col col]\n"
 "                    [--labels file] [--long] [--max-gap n]\n"
 "                    [--rename old=new,...] [--scale kind] [--scaler-from tensor]\n"
@@ -165,7 +166,8 @@ main(int argc, char *argv[])
 	aiops_src_enable_urls();
 	aiops_src_enable_archives();
 	aiops_ingest_opts_init(&o);
-	while ((c = getopt_long(argc, argv, "hO:o:qu", longopts, NULL)) != -1) {
+	o.jobs = -1;
+	while ((c = getopt_long(argc, argv, "hj:O:o:qu", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 		case O_HELP:
@@ -177,6 +179,7 @@ main(int argc, char *argv[])
 			else if (strcmp(optarg, "npy") == 0) o.format = AIOPS_FMT_NPY;
 			else bad_arg("-O", optarg, "tensor, csv or npy");
 			break;
+		case 'j': o.jobs = (int)cmd_whole("-j", optarg, 1, 64); break;
 		case 'o': o.output = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'u': o.unbuffered = 1; break;
@@ -324,6 +327,13 @@ main(int argc, char *argv[])
 		    aiops_progname());
 		return AIOPS_EXIT_USAGE;
 	}
+	if (o.jobs < 0) {
+		/* two threads where there are two processors: the CSV parsing has two stages */
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		o.jobs = n >= 2 ? 2 : 1;
+	}
+	if (o.unbuffered)
+		o.jobs = 1;     /* each row out at once: no batches of lines */
 	o.inputs = (const char *const *)argv;
 	o.ninputs = (size_t)argc;
 	r = aiops_ingest(&o, &st, &e);

@@ -76,6 +76,17 @@ int aiops_nomem_since(unsigned long nfail, struct aiops_error *e);
 /* fn(a) on this thread and fn(b) beside it on a thread of its own when threaded
  * (and one can be had), else after it; returns when both are done. */
 void aiops_run_pair(void *(*fn)(void *), void *a, void *b, int threaded);
+/*
+ * A helper thread that runs one piece of work at a time beside this one:
+ * aiops_helper_run() hands fn(arg) over (after the one before is done),
+ * aiops_helper_wait() waits for it. With no helper (NULL: none could be
+ * started) the work is done at once, in aiops_helper_run().
+ */
+struct aiops_helper;
+struct aiops_helper *aiops_helper_start(void);
+void aiops_helper_run(struct aiops_helper *h, void *(*fn)(void *), void *arg);
+void aiops_helper_wait(struct aiops_helper *h);
+void aiops_helper_stop(struct aiops_helper *h);
 /* Route jansson's allocations through the functions above; idempotent. */
 void aiops_alloc_init(void);
 

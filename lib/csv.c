@@ -1,5 +1,8 @@
 /* csv.c - the CSV reader: a fast path for unquoted lines, RFC 4180 otherwise. */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "csv.h"
 
@@ -21,6 +24,19 @@ aiops_csv_init(struct aiops_csv *c, struct aiops_src *src, struct aiops_error *e
 		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
 	}
 	aiops_csv_restart(c);
+	return AIOPS_OK;
+}
+
+int
+aiops_csv_init_view(struct aiops_csv *c, struct aiops_src *src, char delim,
+    struct aiops_error *e)
+{
+	memset(c, 0, sizeof(*c));
+	c->src = src;
+	c->delim = delim;
+	c->fcap = 64;
+	if ((c->f = aiops_calloc(c->fcap, sizeof(*c->f))) == NULL)
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
 	return AIOPS_OK;
 }
 
@@ -289,6 +305,34 @@ aiops_csv_next(struct aiops_csv *c, struct aiops_error *e)
 			return r;
 		return 1;
 	}
+}
+
+size_t
+aiops_csv_delims(const char *s, size_t n, char d, uint32_t *pos, size_t max)
+{
+	size_t i = 0, k = 0;
+
+#ifdef __SSE2__
+	const __m128i dv = _mm_set1_epi8(d);
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		unsigned mk = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, dv));
+
+		for (; mk != 0; mk &= mk - 1) {
+			if (k == max)
+				return max + 1;
+			pos[k++] = (uint32_t)(i + (unsigned)__builtin_ctz(mk));
+		}
+	}
+#endif
+	for (; i < n; i++)
+		if (s[i] == d) {
+			if (k == max)
+				return max + 1;
+			pos[k++] = (uint32_t)i;
+		}
+	return k;
 }
 
 int

@@ -37,6 +37,12 @@ struct aiops_csv {
 
 /* Start reading src's current part. Release with aiops_csv_release(). */
 int aiops_csv_init(struct aiops_csv *c, struct aiops_src *src, struct aiops_error *e);
+/*
+ * A reader of no input, for lines kept elsewhere: set raw, rawlen and line,
+ * then aiops_csv_split(). Release with aiops_csv_release().
+ */
+int aiops_csv_init_view(struct aiops_csv *c, struct aiops_src *src, char delim,
+    struct aiops_error *e);
 /* Restart at the beginning of src's (new) current part: line numbers reset. */
 void aiops_csv_restart(struct aiops_csv *c);
 /* Read one record into c->f[0..nf): 1 read, 0 end of part, <0 error. */
@@ -47,5 +53,12 @@ void aiops_csv_release(struct aiops_csv *c);
  * and rawlen give it (nf is 0) until aiops_csv_split() splits it into f[].
  */
 int aiops_csv_split(struct aiops_csv *c, struct aiops_error *e);
+
+/*
+ * The offsets of the delimiters d in s[0..n), an unquoted line, into
+ * pos[0..max): returns how many there are, or max + 1 when there are more
+ * than max (pos then holds the first max).
+ */
+size_t aiops_csv_delims(const char *s, size_t n, char d, uint32_t *pos, size_t max);
 
 #endif

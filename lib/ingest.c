@@ -4,6 +4,7 @@
  * drop constant, split, scale] -> write.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,34 @@
 #include "source.h"
 #include "tensor.h"
 #include "traces.h"
+
+/* The wide CSV fast path's scratch: digits per output column, field ends per input field. */
+struct fastbuf {
+	uint64_t *mant;
+	unsigned char *frac, *neg;
+	uint32_t *fend;
+};
+
+/*
+ * With -j 2, wide CSV lines go in batches to a second thread that parses
+ * them while this one delivers the batch before and reads the one after.
+ */
+#define BATCH_BYTES (1u << 20)
+#define BATCH_VALS (1u << 18)       /* values per batch, at most */
+struct batch {
+	char *text;                 /* the lines, each NUL-terminated */
+	size_t len, cap;
+	size_t n, max;              /* rows */
+	size_t *off;                /* row i at text + off[i] */
+	uint32_t *rlen;
+	long *line;
+	int64_t *ts;
+	unsigned char *ok;          /* parsed; 0: the careful way */
+	double *vals;               /* n x nout */
+	struct fastbuf fb;          /* the parsing thread's scratch */
+	atomic_size_t next;         /* the first row not yet taken for parsing */
+};
+#define BATCH_TAKE 64               /* rows taken for parsing at once */
 
 struct run {
 	const struct aiops_ingest_opts *o;
@@ -62,8 +91,10 @@ struct run {
 	struct aiops_tensor buf;    /* buffered rows */
 	struct aiops_tensor pre;    /* --sort: rows before alignment, label+1 in y */
 	double *vals;
-	uint64_t *mant;             /* the fast path's digits, per output column */
-	unsigned char *frac, *neg;
+	struct fastbuf fb;          /* the wide CSV fast path's scratch */
+	struct batch *bat;          /* -j 2: three batches of lines in turn */
+	struct aiops_csv cv;        /* -j 2: a batch line taken the careful way */
+	struct aiops_helper *parser; /* -j 2: the parsing thread (NULL: none, parse here) */
 	double *center, *scale;     /* --scaler-from */
 	int scale_kind;
 	uint64_t rowidx;
@@ -640,6 +671,26 @@ load_scaler_from(struct run *R)
 
 /* Columns known: build mapping, labels, output info and the sink chain. */
 static int
+fastbuf_init(struct fastbuf *fb, size_t nout, size_t nfields)
+{
+	fb->mant = aiops_calloc(nout ? nout : 1, sizeof(uint64_t));
+	fb->frac = aiops_calloc(nout ? nout : 1, 1);
+	fb->neg = aiops_calloc(nout ? nout : 1, 1);
+	fb->fend = aiops_calloc(nfields ? nfields : 1, sizeof(uint32_t));
+	return fb->mant && fb->frac && fb->neg && fb->fend ? AIOPS_OK : AIOPS_ERR_NOMEM;
+}
+
+static void
+fastbuf_release(struct fastbuf *fb)
+{
+	aiops_free(fb->mant);
+	aiops_free(fb->frac);
+	aiops_free(fb->neg);
+	aiops_free(fb->fend);
+	memset(fb, 0, sizeof(*fb));
+}
+
+static int
 setup_chain(struct run *R)
 {
 	const struct aiops_ingest_opts *o = R->o;
@@ -668,10 +719,7 @@ setup_chain(struct run *R)
 	R->oinfo.has_labels = R->in_labels || R->have_rowlab || R->have_iv;
 	agg = o->agg >= 0 ? o->agg : (o->step_ms > 0 ? AIOPS_AGG_MEAN : AIOPS_AGG_LAST);
 	R->vals = aiops_calloc(R->nout, sizeof(double));
-	R->mant = aiops_calloc(R->nout, sizeof(uint64_t));
-	R->frac = aiops_calloc(R->nout, 1);
-	R->neg = aiops_calloc(R->nout, 1);
-	if (!R->vals || !R->mant || !R->frac || !R->neg)
+	if (!R->vals || fastbuf_init(&R->fb, R->nout, R->nfields) != AIOPS_OK)
 		return nomem(R->e);
 	if ((r = aiops_aligner_init(&R->al, R->nout, R->has_ts, o->step_ms, agg, NULL, R->e)) != AIOPS_OK)
 		return r;
@@ -738,9 +786,9 @@ bad_row(struct run *R)
 	return AIOPS_OK;
 }
 
-/* One input row with values in R->vals (output columns). */
+/* One input row with values vals (output columns). */
 static int
-deliver(struct run *R, int64_t ts, int label, const char *name, long line)
+deliver(struct run *R, const double *vals, int64_t ts, int label, const char *name, long line)
 {
 	char place[600];
 	uint64_t idx = R->rowidx++;
@@ -779,13 +827,13 @@ deliver(struct run *R, int64_t ts, int label, const char *name, long line)
 	}
 	R->st->rows_in++;
 	if (R->o->sort) {
-		if (aiops_tensor_push(&R->pre, ts, R->vals, label + 1) != AIOPS_OK)
+		if (aiops_tensor_push(&R->pre, ts, vals, label + 1) != AIOPS_OK)
 			return nomem(R->e);
 		R->pre.y[R->pre.nrows - 1] = (unsigned char)(label + 1);
 		return AIOPS_OK;
 	}
 	if (!R->has_ts) /* nothing to align: straight on */
-		return R->head->row(R->head, 0, R->vals, label, R->e);
+		return R->head->row(R->head, 0, vals, label, R->e);
 	if ((r = aiops_aligner_begin(&R->al, ts, R->e)) != AIOPS_OK) {
 		R->st->rows_in--;
 		if (r == AIOPS_ERR_DATA || r == AIOPS_ERR_LIMIT) {
@@ -797,7 +845,7 @@ deliver(struct run *R, int64_t ts, int label, const char *name, long line)
 		return r;
 	}
 	for (size_t j = 0; j < R->nout; j++)
-		aiops_aligner_cell(&R->al, j, R->vals[j]);
+		aiops_aligner_cell(&R->al, j, vals[j]);
 	return aiops_aligner_end(&R->al, label, R->e);
 }
 
@@ -949,64 +997,52 @@ wide_layout(struct run *R, struct aiops_csv *c, int *pending)
 }
 
 /*
- * The fast path for an unsplit plain line: one pass that parses numbers as
- * it meets them. Returns 1 when the row was handled, 0 when the caller must
- * split the line and take the careful path (which names any error).
+ * The fast path for an unsplit plain line: the delimiters are found first,
+ * then every field is parsed on its own (see aiops_parse_decimal_field()),
+ * into vals (output columns) and *ts. Returns 1 when the line was parsed, 0
+ * when it must be split and taken the careful way (which names any error).
+ * Reads R only, so the parsing thread can run it beside this one.
  */
 static int
-wide_row_fast(struct run *R, struct aiops_csv *c, int *rr)
+parse_fast(const struct run *R, struct fastbuf *fb, const char *line, size_t len, char delim,
+    double *vals, int64_t *ts)
 {
-	const char *p = c->raw, *end = c->raw + c->rawlen, *q;
-	const char d = c->delim;
-	int64_t ts = 0;
-	size_t fi = 0, j = 0;
+	const uint32_t *fend = fb->fend;
+	size_t j = 0, start = 0;
 
-	for (fi = 0; fi < R->nfields; fi++) {
-		if ((long)fi == R->ts_idx || (long)fi == R->lab_idx) {
-			const char *f = p;
+	*ts = 0;
+	if (aiops_csv_delims(line, len, delim, fb->fend, R->nfields - 1) != R->nfields - 1)
+		return 0;       /* too few or too many fields */
+	fb->fend[R->nfields - 1] = (uint32_t)len;
+	for (size_t fi = 0; fi < R->nfields; start = fend[fi++] + 1) {
+		const char *f = line + start, *fe = line + fend[fi];
+		if ((long)fi == R->ts_idx) {
+			if (aiops_parse_time(f, (size_t)(fe - f), R->o->time_unit, ts) != 0)
+				return 0;
+		} else if ((long)fi == R->lab_idx) {
 			double lv;
-			while (p < end && *p != d)
-				p++;
-			if ((long)fi == R->ts_idx) {
-				if (aiops_parse_time(f, (size_t)(p - f), R->o->time_unit, &ts) != 0)
-					return 0;
-			} else if (p == f || aiops_parse_double(f, (size_t)(p - f), &lv) != 0 ||
-			    lv != 0) {
+			if (fe == f || aiops_parse_double(f, (size_t)(fe - f), &lv) != 0 || lv != 0)
 				return 0; /* labels other than 0: careful path */
-			}
 		} else {
 			long oj = R->map[j++];
-			if (p < end && *p == d) {
-				if (oj >= 0) {
-					R->mant[oj] = 0;
-					R->frac[oj] = 255;  /* missing */
-				}
-			} else if (oj >= 0) {
-				int fr, ng;
-				if (aiops_parse_decimal_fast(p, end, &R->mant[oj], &fr, &ng, &q) != 0 ||
-				    (q < end && *q != d))
-					return 0;
-				R->frac[oj] = (unsigned char)fr;
-				R->neg[oj] = (unsigned char)ng;
-				p = q;
+			int fr, ng;
+			if (oj < 0)
+				continue;
+			if (fe == f) {
+				fb->mant[oj] = 0;
+				fb->frac[oj] = 255;  /* missing */
+			} else if (aiops_parse_decimal_field(f, fe, &fb->mant[oj], &fr, &ng) == 0) {
+				fb->frac[oj] = (unsigned char)fr;
+				fb->neg[oj] = (unsigned char)ng;
 			} else {
-				while (p < end && *p != d)
-					p++;
+				return 0;
 			}
 		}
-		if (fi + 1 < R->nfields) {
-			if (p >= end)
-				return 0;       /* too few fields */
-			p++;
-		}
 	}
-	if (p != end)
-		return 0;               /* too many fields */
 	/* the divisions, independent of each other, in one loop */
 	for (size_t k = 0; k < R->nout; k++)
-		R->vals[k] = R->frac[k] == 255 ? NAN :
-		    aiops_decimal_value(R->mant[k], R->frac[k], R->neg[k]);
-	*rr = deliver(R, ts, R->lab_idx >= 0 ? 0 : -1, aiops_src_name(c->src), c->line);
+		vals[k] = fb->frac[k] == 255 ? NAN :
+		    aiops_decimal_value(fb->mant[k], fb->frac[k], fb->neg[k]);
 	return 1;
 }
 
@@ -1019,8 +1055,8 @@ wide_row(struct run *R, struct aiops_csv *c)
 	int label = -1, r;
 
 	if (c->raw) {
-		if (wide_row_fast(R, c, &r))
-			return r;
+		if (parse_fast(R, &R->fb, c->raw, c->rawlen, c->delim, R->vals, &ts))
+			return deliver(R, R->vals, ts, R->lab_idx >= 0 ? 0 : -1, name, c->line);
 		if ((r = aiops_csv_split(c, R->e)) != AIOPS_OK)
 			return r;
 	}
@@ -1068,7 +1104,7 @@ wide_row(struct run *R, struct aiops_csv *c)
 			return bad_row(R);
 		}
 	}
-	return deliver(R, ts, label, name, c->line);
+	return deliver(R, R->vals, ts, label, name, c->line);
 }
 
 /* A later part: check its header against the first. Sets *pending. */
@@ -1099,6 +1135,214 @@ wide_check_header(struct run *R, struct aiops_csv *c, int *pending)
 	return AIOPS_OK;
 }
 
+/* ---- wide CSV with -j 2: batches of lines parsed by a second thread -------- */
+
+static void
+batches_free(struct run *R)
+{
+	if (R->bat == NULL)
+		return;
+	for (int i = 0; i < 3; i++) {
+		struct batch *b = &R->bat[i];
+		aiops_free(b->text);
+		aiops_free(b->off);
+		aiops_free(b->rlen);
+		aiops_free(b->line);
+		aiops_free(b->ts);
+		aiops_free(b->ok);
+		aiops_free(b->vals);
+		fastbuf_release(&b->fb);
+	}
+	aiops_free(R->bat);
+	R->bat = NULL;
+	aiops_csv_release(&R->cv);
+	aiops_helper_stop(R->parser);
+	R->parser = NULL;
+}
+
+static int
+batches_init(struct run *R, struct aiops_csv *c)
+{
+	size_t max = BATCH_VALS / R->nout;
+
+	if (max < 1)
+		max = 1;
+	if (max > 4096)
+		max = 4096;
+	if ((R->bat = aiops_calloc(3, sizeof(*R->bat))) == NULL)
+		return nomem(R->e);
+	if (aiops_csv_init_view(&R->cv, c->src, c->delim, R->e) != AIOPS_OK) {
+		batches_free(R);
+		return R->e->code;
+	}
+	for (int i = 0; i < 3; i++) {
+		struct batch *b = &R->bat[i];
+		b->max = max;
+		b->off = aiops_calloc(max, sizeof(size_t));
+		b->rlen = aiops_calloc(max, sizeof(uint32_t));
+		b->line = aiops_calloc(max, sizeof(long));
+		b->ts = aiops_calloc(max, sizeof(int64_t));
+		b->ok = aiops_calloc(max, 1);
+		b->vals = aiops_calloc(max * R->nout, sizeof(double));
+		if (!b->off || !b->rlen || !b->line || !b->ts || !b->ok || !b->vals ||
+		    fastbuf_init(&b->fb, R->nout, R->nfields) != AIOPS_OK) {
+			batches_free(R);
+			return nomem(R->e);
+		}
+	}
+	R->parser = aiops_helper_start();      /* none: the parsing is done here */
+	return AIOPS_OK;
+}
+
+/*
+ * Read lines into b until it is full: 1 full, 0 the part ended, 2 a record
+ * that is not a plain line (quoted) waits in c, <0 an error.
+ */
+static int
+batch_fill(struct run *R, struct aiops_csv *c, struct batch *b)
+{
+	int r;
+
+	b->n = b->len = 0;
+	atomic_store(&b->next, 0);
+	while (b->n < b->max && b->len < BATCH_BYTES) {
+		if ((r = aiops_csv_next(c, R->e)) <= 0)
+			return r;
+		if (c->raw == NULL)
+			return 2;
+		if (c->rawlen + 1 > b->cap - b->len) {
+			size_t ncap = b->cap ? b->cap : BATCH_BYTES + 4096;
+			char *t;
+			while (c->rawlen + 1 > ncap - b->len)
+				ncap *= 2;
+			if ((t = aiops_realloc(b->text, ncap)) == NULL)
+				return nomem(R->e);
+			b->text = t;
+			b->cap = ncap;
+		}
+		memcpy(b->text + b->len, c->raw, c->rawlen + 1);
+		b->off[b->n] = b->len;
+		b->rlen[b->n] = (uint32_t)c->rawlen;
+		b->line[b->n] = c->line;
+		b->len += c->rawlen + 1;
+		b->n++;
+	}
+	return 1;
+}
+
+/*
+ * Parse b's rows, BATCH_TAKE at a time, until none is left to take: both
+ * threads do this, each with its own scratch fb, and write only b's rows.
+ */
+static void
+batch_parse(const struct run *R, struct batch *b, struct fastbuf *fb, char delim)
+{
+	size_t i, end;
+
+	while ((i = atomic_fetch_add(&b->next, BATCH_TAKE)) < b->n) {
+		end = i + BATCH_TAKE < b->n ? i + BATCH_TAKE : b->n;
+		for (; i < end; i++)
+			b->ok[i] = (unsigned char)parse_fast(R, fb, b->text + b->off[i], b->rlen[i],
+			    delim, b->vals + i * R->nout, &b->ts[i]);
+	}
+}
+
+struct batch_job {
+	const struct run *R;
+	struct batch *b;
+	char delim;
+};
+
+/* The parsing thread's work. */
+static void *
+batch_parse_job(void *arg)
+{
+	struct batch_job *j = arg;
+
+	batch_parse(j->R, j->b, &j->b->fb, j->delim);
+	return NULL;
+}
+
+/* Deliver b's rows in order; a row the fast path left goes the careful way. */
+static int
+batch_deliver(struct run *R, struct batch *b, const char *name)
+{
+	int r;
+
+	for (size_t i = 0; b != NULL && i < b->n; i++) {
+		if (b->ok[i]) {
+			r = deliver(R, b->vals + i * R->nout, b->ts[i], R->lab_idx >= 0 ? 0 : -1, name,
+			    b->line[i]);
+		} else {
+			R->cv.raw = b->text + b->off[i];
+			R->cv.rawlen = b->rlen[i];
+			R->cv.line = b->line[i];
+			r = wide_row(R, &R->cv);
+		}
+		if (r != AIOPS_OK)
+			return r;
+	}
+	return AIOPS_OK;
+}
+
+/*
+ * The rows of a part after its first, as read_wide_part() would deliver
+ * them, with the parsing on a second thread: each step parses batch p there
+ * while this thread delivers d (parsed in the step before) and fills f.
+ * Rows are delivered in order, so output and messages are those of one
+ * thread; an error met while reading waits until the rows before it are
+ * delivered, since one of them may fail first.
+ */
+static int
+read_wide_piped(struct run *R, struct aiops_csv *c)
+{
+	const char *name = aiops_src_name(c->src);
+	struct batch *d = NULL, *p = NULL, *f;
+	struct batch_job job = { R, NULL, c->delim };
+	struct aiops_error saved;
+	unsigned k = 0;
+	int r, rf;
+
+	if (R->bat == NULL && (r = batches_init(R, c)) != AIOPS_OK)
+		return r;
+	R->cv.src = c->src;
+	for (;;) {
+		f = &R->bat[k++ % 3];
+		if (p == NULL) {
+			rf = batch_fill(R, c, f);
+		} else {
+			job.b = p;
+			aiops_helper_run(R->parser, batch_parse_job, &job);
+			r = batch_deliver(R, d, name);
+			rf = r == AIOPS_OK ? batch_fill(R, c, f) : 0;
+			if (r == AIOPS_OK)
+				batch_parse(R, p, &R->fb, c->delim);    /* help with what is left */
+			aiops_helper_wait(R->parser);
+			if (r != AIOPS_OK)
+				return r;
+			d = p;
+		}
+		p = f;
+		if (rf == 1)
+			continue;
+		/* the reading stopped: deliver what is on the way, in order */
+		saved = *R->e;
+		batch_parse(R, p, &R->fb, c->delim);
+		if ((r = batch_deliver(R, d, name)) != AIOPS_OK ||
+		    (r = batch_deliver(R, p, name)) != AIOPS_OK)
+			return r;
+		d = p = NULL;
+		if (rf < 0) {
+			*R->e = saved;
+			return rf;
+		}
+		if (rf == 0)
+			return AIOPS_OK;
+		if ((r = wide_row(R, c)) != AIOPS_OK)   /* the quoted record */
+			return r;
+	}
+}
+
 static int
 read_wide_part(struct run *R, struct aiops_csv *c)
 {
@@ -1119,6 +1363,8 @@ read_wide_part(struct run *R, struct aiops_csv *c)
 	if (pending && (r = wide_row(R, c)) != AIOPS_OK)
 		return r;
 	c->lazy = 1;
+	if (R->o->jobs > 1 && R->nout > 0)
+		return read_wide_piped(R, c);
 	while ((r = aiops_csv_next(c, R->e)) == 1)
 		if ((r = wide_row(R, c)) != AIOPS_OK)
 			return r;
@@ -1285,7 +1531,7 @@ read_tensor(struct run *R, struct aiops_src *src)
 		for (size_t j = 0; j < R->nin; j++)
 			if (R->map[j] >= 0)
 				R->vals[R->map[j]] = in[j];
-		if ((r = deliver(R, ts, R->in_labels ? lab : -1, aiops_src_name(src), 0)) != AIOPS_OK)
+		if ((r = deliver(R, R->vals, ts, R->in_labels ? lab : -1, aiops_src_name(src), 0)) != AIOPS_OK)
 			goto out;
 	}
 out:
@@ -1868,9 +2114,8 @@ out:
 	aiops_ivset_release(&R.ivset);
 	aiops_free(R.labname);
 	aiops_free(R.vals);
-	aiops_free(R.mant);
-	aiops_free(R.frac);
-	aiops_free(R.neg);
+	fastbuf_release(&R.fb);
+	batches_free(&R);
 	aiops_free(R.center);
 	aiops_free(R.scale);
 	return r;

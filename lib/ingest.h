@@ -31,6 +31,7 @@ struct aiops_ingest_opts {
 	int scale;                  /* enum aiops_scale */
 	const char *scaler_from;
 	int skip_bad;
+	int jobs;                   /* 2: wide CSV lines are parsed on a second thread */
 	int unbuffered;             /* write each row out at once (CSV: a line) */
 	const char *prom_query;     /* with inputs[0] the Prometheus base URL */
 	int64_t prom_start, prom_end;

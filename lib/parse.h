@@ -32,6 +32,37 @@ int aiops_parse_decimal_fast(const char *s, const char *end, uint64_t *m, int *f
     int *neg, const char **endp);
 double aiops_decimal_value(uint64_t m, int frac, int neg);
 
+/*
+ * A whole field s[0..end) as one plain decimal, its digits and sign as
+ * above: 0 when the field is exactly that, -1 otherwise (the caller then
+ * takes its careful path). Inline, and with the end known beforehand, so
+ * that the fields of a row are parsed independently of each other.
+ */
+static inline int
+aiops_parse_decimal_field(const char *s, const char *end, uint64_t *m, int *frac, int *neg)
+{
+	const char *p = s + (s < end && (*s == '-' || *s == '+')), *dot = NULL, *q;
+	uint64_t v = 0;
+
+	if (end - p > 16 || end == p)
+		return aiops_parse_decimal_fast(s, end, m, frac, neg, &q) == 0 && q == end ? 0 : -1;
+	for (q = p; q < end; q++) {
+		unsigned d = (unsigned)((unsigned char)*q - '0');
+		if (d < 10)
+			v = v * 10 + d;
+		else if (*q == '.' && dot == NULL)
+			dot = q;
+		else
+			return -1;
+	}
+	if (dot != NULL && end - p == 1)
+		return -1;      /* a point alone */
+	*m = v;
+	*frac = dot != NULL ? (int)(end - dot - 1) : 0;
+	*neg = *s == '-';
+	return v <= (1ULL << 53) ? 0 : -1;
+}
+
 /* Parse a signed decimal integer with range check. 0 ok, -1 bad. */
 int aiops_parse_i64(const char *s, size_t len, int64_t *out);
 

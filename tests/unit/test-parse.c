@@ -12,6 +12,46 @@ same_bits(double a, double b)
 	return memcmp(&a, &b, sizeof(a)) == 0;
 }
 
+/*
+ * The plain-decimal grammar of aiops_parse_decimal_fast() written out byte
+ * by byte, as a reference for its word-at-a-time paths.
+ */
+static int
+ref_decimal(const char *s, const char *end, uint64_t *m, int *frac, int *neg,
+    const char **endp)
+{
+	const char *p = s;
+	int nd = 0, dot = 0;
+
+	*m = 0;
+	*frac = 0;
+	*neg = 0;
+	if (p < end && (*p == '-' || *p == '+'))
+		*neg = *p++ == '-';
+	for (; p < end; p++) {
+		if (*p >= '0' && *p <= '9') {
+			*m = *m * 10 + (uint64_t)(*p - '0');
+			nd++;
+			*frac += dot;
+		} else if (*p == '.' && !dot) {
+			dot = 1;
+		} else {
+			break;
+		}
+	}
+	*endp = p;
+	return nd > 0 && nd <= 19 && *m <= (1ULL << 53) && *frac <= 22 ? 0 : -1;
+}
+
+static uint64_t
+xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
 int
 main(void)
 {
@@ -64,6 +104,98 @@ main(void)
 			}
 		}
 		is_int(mismatches, 0, "200000 random decimals parse bit-identical to strtod");
+	}
+
+	/*
+	 * The fast paths on random text of digits, points, signs, commas and
+	 * other bytes: aiops_parse_decimal_fast() gives the same answer and
+	 * stopping place as the byte-by-byte grammar, and
+	 * aiops_parse_decimal_field() accepts exactly the texts that the
+	 * grammar reads to their end, with the same digits. The buffer is
+	 * allocated to its exact size, so the sanitizers see any read past it.
+	 */
+	{
+		static const char alpha[] = "0123456789012345678901234567890123456789..,,-+e x\xff";
+		int mismatches = 0, fmismatches = 0, accepted = 0;
+		for (int i = 0; i < 400000; i++) {
+			uint64_t r = xorshift(&seed), m1, m2;
+			size_t len = (size_t)(r % 40);
+			char *t = malloc(len ? len : 1);
+			const char *e1, *e2;
+			int f1, f2, n1, n2, r1, r2;
+			for (size_t k = 0; k < len; k++)
+				t[k] = alpha[xorshift(&seed) % (sizeof(alpha) - 1)];
+			r1 = aiops_parse_decimal_fast(t, t + len, &m1, &f1, &n1, &e1);
+			r2 = ref_decimal(t, t + len, &m2, &f2, &n2, &e2);
+			if (r1 != r2 || (r1 == 0 && (m1 != m2 || f1 != f2 || n1 != n2 || e1 != e2))) {
+				if (mismatches++ < 5)
+					diag("fast path differs on \"%.*s\": %d %llu/%d vs %d %llu/%d",
+					    (int)len, t, r1, (unsigned long long)m1, f1, r2,
+					    (unsigned long long)m2, f2);
+			}
+			r1 = aiops_parse_decimal_field(t, t + len, &m1, &f1, &n1);
+			accepted += r1 == 0;
+			if (r1 != (r2 == 0 && e2 == t + len ? 0 : -1) ||
+			    (r1 == 0 && (m1 != m2 || f1 != f2 || n1 != n2))) {
+				if (fmismatches++ < 5)
+					diag("field path differs on \"%.*s\": %d %llu/%d", (int)len, t, r1,
+					    (unsigned long long)m1, f1);
+			}
+			free(t);
+		}
+		is_int(mismatches, 0, "400000 random texts: fast decimal path equals the byte grammar");
+		is_int(fmismatches, 0, "400000 random texts: whole-field path equals the byte grammar");
+		ok(accepted > 20000, "of which %d were whole decimals", accepted);
+	}
+	/* the delimiters of a line, against a byte loop, for every length up to 100 and limit */
+	{
+		int mismatches = 0;
+		for (int i = 0; i < 100000; i++) {
+			uint64_t r = xorshift(&seed);
+			size_t len = (size_t)(r % 101), max = (size_t)((r >> 8) % 40), k = 0, got;
+			char *t = malloc(len ? len : 1);
+			uint32_t pos[64], want[64];
+			for (size_t q = 0; q < len; q++)
+				t[q] = (xorshift(&seed) % 4) == 0 ? ',' : (char)('a' + q % 26);
+			for (size_t q = 0; q < len && k <= max; q++)
+				if (t[q] == ',' && k++ < max)
+					want[k - 1] = (uint32_t)q;
+			got = aiops_csv_delims(t, len, ',', pos, max);
+			if (got != k || memcmp(pos, want, (k > max ? max : k) * sizeof(pos[0])) != 0) {
+				if (mismatches++ < 5)
+					diag("delimiters of a %zu-byte line (max %zu): %zu, wanted %zu", len,
+					    max, got, k);
+			}
+			free(t);
+		}
+		is_int(mismatches, 0, "100000 random lines: aiops_csv_delims() equals a byte loop");
+	}
+	/* CSV-shaped fields (a delimiter and more text after): bit-identical to strtod */
+	{
+		int mismatches = 0;
+		for (int i = 0; i < 200000; i++) {
+			uint64_t r = xorshift(&seed);
+			int ip = (int)(r % 9), fp = (int)((r >> 8) % 10), n = 0;
+			const char *q;
+			if (ip + fp == 0)
+				ip = 1;
+			if (r & (1u << 20))
+				buf[n++] = '-';
+			for (int k = 0; k < ip; k++)
+				buf[n++] = (char)('0' + xorshift(&seed) % 10);
+			if (fp > 0 || (r & (1u << 21)))
+				buf[n++] = '.';
+			for (int k = 0; k < fp; k++)
+				buf[n++] = (char)('0' + xorshift(&seed) % 10);
+			memcpy(buf + n, ",0.123456,7.5,1e5", 18);
+			/* the fast path may leave mantissas above 2^53 (16 digits and more) */
+			if (aiops_parse_double_fast(buf, buf + n + 17, &v, &q) != 0 ? ip + fp < 16 :
+			    q != buf + n || !same_bits(v, strtod(buf, NULL))) {
+				if (mismatches++ < 5)
+					diag("field mismatch on %s", buf);
+			}
+		}
+		is_int(mismatches, 0, "200000 decimal fields before a comma parse bit-identical to strtod");
 	}
 
 	/* timestamps: values worked out with date -u +%s */
