@@ -10,6 +10,9 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "csv.h"
 #include "ingest.h"
@@ -160,21 +163,35 @@ struct stats_sink {
 	struct aiops_sink *next;
 	struct run *R;
 	size_t nc;
-	double *lo, *hi;
-	uint64_t *n;
+	double *lo, *hi;            /* from +inf and -inf: lo > hi when all were NaN */
 };
+
+/* Column j is constant: one value, or none but NaN. */
+static int
+stats_constant(const struct stats_sink *k, size_t j)
+{
+	return !(k->lo[j] < k->hi[j]);
+}
 
 static int
 stats_row(struct aiops_sink *s, int64_t ts, const double *v, int label, struct aiops_error *e)
 {
 	struct stats_sink *k = (struct stats_sink *)s;
+	double *restrict lo = k->lo, *restrict hi = k->hi;
+	const double *restrict x = v;
+	size_t nc = k->nc, j = 0;
 
-	/* without branches: a NaN compares false, so it moves neither bound */
-	for (size_t j = 0; j < k->nc; j++) {
-		double x = v[j];
-		k->n[j] += x == x;
-		k->lo[j] = x < k->lo[j] ? x : k->lo[j];
-		k->hi[j] = x > k->hi[j] ? x : k->hi[j];
+	/* without branches: a NaN moves neither bound (minpd and maxpd give the second) */
+#ifdef __SSE2__
+	for (; j + 2 <= nc; j += 2) {
+		__m128d xv = _mm_loadu_pd(x + j);
+		_mm_storeu_pd(lo + j, _mm_min_pd(xv, _mm_loadu_pd(lo + j)));
+		_mm_storeu_pd(hi + j, _mm_max_pd(xv, _mm_loadu_pd(hi + j)));
+	}
+#endif
+	for (; j < nc; j++) {
+		lo[j] = x[j] < lo[j] ? x[j] : lo[j];
+		hi[j] = x[j] > hi[j] ? x[j] : hi[j];
 	}
 	k->R->st->rows_out++;
 	return k->next->row(k->next, ts, v, label, e);
@@ -189,7 +206,7 @@ stats_finish(struct aiops_sink *s, struct aiops_error *e)
 	aiops_buf_reset(&st->constant);
 	st->nconstant = 0;
 	for (size_t j = 0; j < k->nc; j++)
-		if (k->n[j] == 0 || k->lo[j] == k->hi[j]) {
+		if (stats_constant(k, j)) {
 			/* the names for a message: the first 4 KiB of them */
 			if (st->constant.len > 4096) {
 				st->nconstant++;
@@ -212,7 +229,6 @@ stats_free(struct aiops_sink *s)
 		return;
 	aiops_free(k->lo);
 	aiops_free(k->hi);
-	aiops_free(k->n);
 	aiops_free(k);
 }
 
@@ -231,8 +247,7 @@ stats_new(struct aiops_sink **sp, struct run *R, struct aiops_sink *next)
 	k->nc = R->nout;
 	k->lo = aiops_calloc(R->nout, sizeof(double));
 	k->hi = aiops_calloc(R->nout, sizeof(double));
-	k->n = aiops_calloc(R->nout, sizeof(uint64_t));
-	if (!k->lo || !k->hi || !k->n) {
+	if (!k->lo || !k->hi) {
 		stats_free(&k->sink);
 		return nomem(R->e);
 	}
@@ -1553,7 +1568,7 @@ drop_constant_cols(struct run *R)
 	if ((idx = aiops_calloc(nc, sizeof(size_t))) == NULL)
 		return nomem(R->e);
 	for (size_t j = 0; j < nc; j++)
-		if (!(k->n[j] == 0 || k->lo[j] == k->hi[j]))
+		if (!stats_constant(k, j))
 			idx[keep++] = j;
 	if (keep == 0) {
 		aiops_free(idx);
@@ -1705,7 +1720,7 @@ finish_buffered(struct run *R)
 		json_t *a = json_array();
 		struct stats_sink *k = (struct stats_sink *)R->stats;
 		for (size_t j = 0; a && j < k->nc; j++)
-			if (k->n[j] == 0 || k->lo[j] == k->hi[j])
+			if (stats_constant(k, j))
 				json_array_append_new(a, json_string(t->info.names[j]));
 		if (a == NULL || json_object_set_new(t->info.meta, "constant", a) != 0)
 			return nomem(R->e);

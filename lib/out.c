@@ -207,6 +207,12 @@ aiops_out_write(struct aiops_out *o, const void *p, size_t n, struct aiops_error
 {
 	const unsigned char *s = p;
 
+	if (n >= o->cap / 2) {
+		/* large writes (a tensor block) go out as they are, without a copy */
+		if (o->len > 0 && aiops_out_flush(o, e) != AIOPS_OK)
+			return e ? e->code : AIOPS_ERR_IO;
+		return write_all(o, s, n, e);
+	}
 	if (o->len + n <= o->cap) {
 		memcpy(o->buf + o->len, s, n);
 		o->len += n;

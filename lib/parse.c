@@ -6,7 +6,7 @@
 
 #include "parse.h"
 
-static const double pow10tab[] = {
+const double aiops_pow10[23] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
 };
@@ -94,14 +94,6 @@ aiops_parse_decimal_fast(const char *s, const char *end, uint64_t *mp, int *frac
 	*fracp = frac;
 	*negp = neg;
 	return q - d0 - dot > 0 && q - d0 - dot <= 19 && m <= (1ULL << 53) && frac <= 22 ? 0 : -1;
-}
-
-double
-aiops_decimal_value(uint64_t m, int frac, int neg)
-{
-	double v = (double)m / pow10tab[frac];
-
-	return neg ? -v : v;
 }
 
 int

@@ -30,7 +30,16 @@ int aiops_parse_double_fast(const char *s, const char *end, double *out, const c
  */
 int aiops_parse_decimal_fast(const char *s, const char *end, uint64_t *m, int *frac,
     int *neg, const char **endp);
-double aiops_decimal_value(uint64_t m, int frac, int neg);
+extern const double aiops_pow10[23];       /* 1e0 .. 1e22, exact */
+
+static inline double
+aiops_decimal_value(uint64_t m, int frac, int neg)
+{
+	/* both exact (m <= 2^53, frac <= 22): one correctly rounded division */
+	double v = (double)m / aiops_pow10[frac];
+
+	return neg ? -v : v;
+}
 
 /*
  * A whole field s[0..end) as one plain decimal, its digits and sign as
