@@ -23,13 +23,6 @@
 #include "tensor.h"
 #include "traces.h"
 
-/* The wide CSV fast path's scratch: digits per output column, field ends per input field. */
-struct fastbuf {
-	uint64_t *mant;
-	unsigned char *frac, *neg;
-	uint32_t *fend;
-};
-
 /*
  * With -j 2, wide CSV lines go in batches to a second thread that parses
  * them while this one delivers the batch before and reads the one after.
@@ -46,7 +39,7 @@ struct batch {
 	int64_t *ts;
 	unsigned char *ok;          /* parsed; 0: the careful way */
 	double *vals;               /* n x nout */
-	struct fastbuf fb;          /* the parsing thread's scratch */
+	uint32_t *fend;             /* the parsing thread's field ends */
 	atomic_size_t next;         /* the first row not yet taken for parsing */
 };
 #define BATCH_TAKE 64               /* rows taken for parsing at once */
@@ -94,7 +87,7 @@ struct run {
 	struct aiops_tensor buf;    /* buffered rows */
 	struct aiops_tensor pre;    /* --sort: rows before alignment, label+1 in y */
 	double *vals;
-	struct fastbuf fb;          /* the wide CSV fast path's scratch */
+	uint32_t *fend;             /* the wide CSV fast path's field ends, per input field */
 	struct batch *bat;          /* -j 2: three batches of lines in turn */
 	struct aiops_csv cv;        /* -j 2: a batch line taken the careful way */
 	struct aiops_helper *parser; /* -j 2: the parsing thread (NULL: none, parse here) */
@@ -686,26 +679,6 @@ load_scaler_from(struct run *R)
 
 /* Columns known: build mapping, labels, output info and the sink chain. */
 static int
-fastbuf_init(struct fastbuf *fb, size_t nout, size_t nfields)
-{
-	fb->mant = aiops_calloc(nout ? nout : 1, sizeof(uint64_t));
-	fb->frac = aiops_calloc(nout ? nout : 1, 1);
-	fb->neg = aiops_calloc(nout ? nout : 1, 1);
-	fb->fend = aiops_calloc(nfields ? nfields : 1, sizeof(uint32_t));
-	return fb->mant && fb->frac && fb->neg && fb->fend ? AIOPS_OK : AIOPS_ERR_NOMEM;
-}
-
-static void
-fastbuf_release(struct fastbuf *fb)
-{
-	aiops_free(fb->mant);
-	aiops_free(fb->frac);
-	aiops_free(fb->neg);
-	aiops_free(fb->fend);
-	memset(fb, 0, sizeof(*fb));
-}
-
-static int
 setup_chain(struct run *R)
 {
 	const struct aiops_ingest_opts *o = R->o;
@@ -734,7 +707,8 @@ setup_chain(struct run *R)
 	R->oinfo.has_labels = R->in_labels || R->have_rowlab || R->have_iv;
 	agg = o->agg >= 0 ? o->agg : (o->step_ms > 0 ? AIOPS_AGG_MEAN : AIOPS_AGG_LAST);
 	R->vals = aiops_calloc(R->nout, sizeof(double));
-	if (!R->vals || fastbuf_init(&R->fb, R->nout, R->nfields) != AIOPS_OK)
+	R->fend = aiops_calloc(R->nfields ? R->nfields : 1, sizeof(uint32_t));
+	if (!R->vals || !R->fend)
 		return nomem(R->e);
 	if ((r = aiops_aligner_init(&R->al, R->nout, R->has_ts, o->step_ms, agg, NULL, R->e)) != AIOPS_OK)
 		return r;
@@ -1019,45 +993,41 @@ wide_layout(struct run *R, struct aiops_csv *c, int *pending)
  * Reads R only, so the parsing thread can run it beside this one.
  */
 static int
-parse_fast(const struct run *R, struct fastbuf *fb, const char *line, size_t len, char delim,
+parse_fast(const struct run *R, uint32_t *fend, const char *line, size_t len, char delim,
     double *vals, int64_t *ts)
 {
-	const uint32_t *fend = fb->fend;
+	/* in locals: the stores below could otherwise alias them */
+	const long ts_idx = R->ts_idx, lab_idx = R->lab_idx, *map = R->map;
+	const size_t nf = R->nfields;
 	size_t j = 0, start = 0;
 
 	*ts = 0;
-	if (aiops_csv_delims(line, len, delim, fb->fend, R->nfields - 1) != R->nfields - 1)
+	if (aiops_csv_delims(line, len, delim, fend, nf - 1) != nf - 1)
 		return 0;       /* too few or too many fields */
-	fb->fend[R->nfields - 1] = (uint32_t)len;
-	for (size_t fi = 0; fi < R->nfields; start = fend[fi++] + 1) {
+	fend[nf - 1] = (uint32_t)len;
+	for (size_t fi = 0; fi < nf; start = fend[fi++] + 1) {
 		const char *f = line + start, *fe = line + fend[fi];
-		if ((long)fi == R->ts_idx) {
+		if ((long)fi == ts_idx) {
 			if (aiops_parse_time(f, (size_t)(fe - f), R->o->time_unit, ts) != 0)
 				return 0;
-		} else if ((long)fi == R->lab_idx) {
+		} else if ((long)fi == lab_idx) {
 			double lv;
 			if (fe == f || aiops_parse_double(f, (size_t)(fe - f), &lv) != 0 || lv != 0)
 				return 0; /* labels other than 0: careful path */
 		} else {
-			long oj = R->map[j++];
+			long oj = map[j++];
+			uint64_t m;
 			int fr, ng;
 			if (oj < 0)
 				continue;
-			if (fe == f) {
-				fb->mant[oj] = 0;
-				fb->frac[oj] = 255;  /* missing */
-			} else if (aiops_parse_decimal_field(f, fe, &fb->mant[oj], &fr, &ng) == 0) {
-				fb->frac[oj] = (unsigned char)fr;
-				fb->neg[oj] = (unsigned char)ng;
-			} else {
+			if (fe == f)
+				vals[oj] = NAN;     /* missing */
+			else if (aiops_parse_decimal_field(f, fe, &m, &fr, &ng) == 0)
+				vals[oj] = aiops_decimal_value(m, fr, ng);
+			else
 				return 0;
-			}
 		}
 	}
-	/* the divisions, independent of each other, in one loop */
-	for (size_t k = 0; k < R->nout; k++)
-		vals[k] = fb->frac[k] == 255 ? NAN :
-		    aiops_decimal_value(fb->mant[k], fb->frac[k], fb->neg[k]);
 	return 1;
 }
 
@@ -1070,7 +1040,7 @@ wide_row(struct run *R, struct aiops_csv *c)
 	int label = -1, r;
 
 	if (c->raw) {
-		if (parse_fast(R, &R->fb, c->raw, c->rawlen, c->delim, R->vals, &ts))
+		if (parse_fast(R, R->fend, c->raw, c->rawlen, c->delim, R->vals, &ts))
 			return deliver(R, R->vals, ts, R->lab_idx >= 0 ? 0 : -1, name, c->line);
 		if ((r = aiops_csv_split(c, R->e)) != AIOPS_OK)
 			return r;
@@ -1166,7 +1136,7 @@ batches_free(struct run *R)
 		aiops_free(b->ts);
 		aiops_free(b->ok);
 		aiops_free(b->vals);
-		fastbuf_release(&b->fb);
+		aiops_free(b->fend);
 	}
 	aiops_free(R->bat);
 	R->bat = NULL;
@@ -1200,7 +1170,7 @@ batches_init(struct run *R, struct aiops_csv *c)
 		b->ok = aiops_calloc(max, 1);
 		b->vals = aiops_calloc(max * R->nout, sizeof(double));
 		if (!b->off || !b->rlen || !b->line || !b->ts || !b->ok || !b->vals ||
-		    fastbuf_init(&b->fb, R->nout, R->nfields) != AIOPS_OK) {
+		    (b->fend = aiops_calloc(R->nfields, sizeof(uint32_t))) == NULL) {
 			batches_free(R);
 			return nomem(R->e);
 		}
@@ -1247,17 +1217,17 @@ batch_fill(struct run *R, struct aiops_csv *c, struct batch *b)
 
 /*
  * Parse b's rows, BATCH_TAKE at a time, until none is left to take: both
- * threads do this, each with its own scratch fb, and write only b's rows.
+ * threads do this, each with its own field ends fend, and write only b's rows.
  */
 static void
-batch_parse(const struct run *R, struct batch *b, struct fastbuf *fb, char delim)
+batch_parse(const struct run *R, struct batch *b, uint32_t *fend, char delim)
 {
 	size_t i, end;
 
 	while ((i = atomic_fetch_add(&b->next, BATCH_TAKE)) < b->n) {
 		end = i + BATCH_TAKE < b->n ? i + BATCH_TAKE : b->n;
 		for (; i < end; i++)
-			b->ok[i] = (unsigned char)parse_fast(R, fb, b->text + b->off[i], b->rlen[i],
+			b->ok[i] = (unsigned char)parse_fast(R, fend, b->text + b->off[i], b->rlen[i],
 			    delim, b->vals + i * R->nout, &b->ts[i]);
 	}
 }
@@ -1274,7 +1244,7 @@ batch_parse_job(void *arg)
 {
 	struct batch_job *j = arg;
 
-	batch_parse(j->R, j->b, &j->b->fb, j->delim);
+	batch_parse(j->R, j->b, j->b->fend, j->delim);
 	return NULL;
 }
 
@@ -1331,7 +1301,7 @@ read_wide_piped(struct run *R, struct aiops_csv *c)
 			r = batch_deliver(R, d, name);
 			rf = r == AIOPS_OK ? batch_fill(R, c, f) : 0;
 			if (r == AIOPS_OK)
-				batch_parse(R, p, &R->fb, c->delim);    /* help with what is left */
+				batch_parse(R, p, R->fend, c->delim);    /* help with what is left */
 			aiops_helper_wait(R->parser);
 			if (r != AIOPS_OK)
 				return r;
@@ -1342,7 +1312,7 @@ read_wide_piped(struct run *R, struct aiops_csv *c)
 			continue;
 		/* the reading stopped: deliver what is on the way, in order */
 		saved = *R->e;
-		batch_parse(R, p, &R->fb, c->delim);
+		batch_parse(R, p, R->fend, c->delim);
 		if ((r = batch_deliver(R, d, name)) != AIOPS_OK ||
 		    (r = batch_deliver(R, p, name)) != AIOPS_OK)
 			return r;
@@ -2129,7 +2099,7 @@ out:
 	aiops_ivset_release(&R.ivset);
 	aiops_free(R.labname);
 	aiops_free(R.vals);
-	fastbuf_release(&R.fb);
+	aiops_free(R.fend);
 	batches_free(&R);
 	aiops_free(R.center);
 	aiops_free(R.scale);
