@@ -1190,6 +1190,12 @@ batch_fill(struct run *R, struct aiops_csv *c, struct batch *b)
 
 	b->n = b->len = 0;
 	atomic_store(&b->next, 0);
+	if (b->cap > 4 * BATCH_BYTES) {
+		/* grown for a long line: give it back rather than keep it in each batch */
+		aiops_free(b->text);
+		b->text = NULL;
+		b->cap = 0;
+	}
 	while (b->n < b->max && b->len < BATCH_BYTES) {
 		if ((r = aiops_csv_next(c, R->e)) <= 0)
 			return r;

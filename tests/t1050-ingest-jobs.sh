@@ -121,6 +121,13 @@ test_expect_success 'a gzip file cut short: the rows before it, then the same er
 	test -s err.2
 '
 
+test_expect_success 'lines longer than a batch (5 MB: 600000 columns), one line a batch' '
+	gencsv -H -s 9 6 600000 >long.csv &&
+	same_runs long.tensor long.csv &&
+	aiops-ingest --info long.tensor.2 >info &&
+	grep "\"rows\": 6," info
+'
+
 test_expect_success '-j: a whole number from 1 to 64, else status 2' '
 	test_expect_code 2 aiops-ingest -j 0 big.csv 2>err &&
 	grep "^aiops-ingest: -j" err &&
