@@ -90,9 +90,8 @@ aiops_helper_stop(struct aiops_helper *h)
 {
 	if (h == NULL)
 		return;
+	aiops_helper_wait(h);
 	pthread_mutex_lock(&h->mu);
-	while (h->fn != NULL)
-		pthread_cond_wait(&h->cv, &h->mu);
 	h->quit = 1;
 	pthread_cond_broadcast(&h->cv);
 	pthread_mutex_unlock(&h->mu);

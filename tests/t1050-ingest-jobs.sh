@@ -8,20 +8,6 @@
 test_description='aiops-ingest: -j 2 equals -j 1'
 . "$(dirname "$0")/lib.sh"
 
-# note MSG: a line for the -v log.
-note () {
-	echo "# $*" >&2
-}
-
-# temps PATH: the temporary files ".BASE.XXXXXX" of PATH, one a line.
-temps () {
-	for tp_f in "$(dirname "$1")"/."$(basename "$1")".??????
-	do
-		test -e "$tp_f" && echo "$tp_f"
-	done
-	return 0
-}
-
 # same_runs OUT ARG...: aiops-ingest -j 1 and -j 2 with ARG..., output to OUT.1 and
 # OUT.2: the same exit status, the same standard error, the same output bytes
 # (or, when they fail, no output and no temporary file).
@@ -33,7 +19,7 @@ same_runs () {
 	sr_s1=$?
 	aiops-ingest -j 2 -o "$sr_out".2 "$@" 2>err.2
 	sr_s2=$?
-	note "status $sr_s1 and $sr_s2"
+	echo "# status $sr_s1 and $sr_s2" >&2
 	test "$sr_s1" = "$sr_s2" &&
 	test_cmp err.1 err.2 &&
 	if test "$sr_s1" = 0
@@ -41,7 +27,7 @@ same_runs () {
 		cmp "$sr_out".1 "$sr_out".2
 	else
 		test_path_is_missing "$sr_out".2 &&
-		test -z "$(temps "$sr_out".2)"
+		no_tmp "$sr_out".2
 	fi
 }
 
