@@ -327,11 +327,8 @@ main(int argc, char *argv[])
 		    aiops_progname());
 		return AIOPS_EXIT_USAGE;
 	}
-	if (o.jobs < 0) {
-		/* two threads where there are two processors: the CSV parsing has two stages */
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		o.jobs = n >= 2 ? 2 : 1;
-	}
+	if (o.jobs < 0)
+		o.jobs = (int)cmd_cpus(2);     /* the CSV parsing has two stages */
 	if (o.unbuffered)
 		o.jobs = 1;     /* each row out at once: no batches of lines */
 	o.inputs = (const char *const *)argv;

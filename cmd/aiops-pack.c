@@ -228,10 +228,8 @@ main(int argc, char *argv[])
 			    env);
 		j.po.created = v;
 	}
-	if (jobs == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		jobs = n < 1 ? 1 : n > 8 ? 8 : n;
-	}
+	if (jobs == 0)
+		jobs = cmd_cpus(8);
 	j.po.jobs = (int)jobs;
 	if (j.oci == NULL && (j.output == NULL || strcmp(j.output, "-") == 0) &&
 	    isatty(STDOUT_FILENO))

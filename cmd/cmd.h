@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aiops.h"
 
@@ -53,6 +54,15 @@ cmd_whole(const char *opt, const char *s, long lo, long hi)
 		cmd_die_usage("%s: expected a whole number from %ld to %ld, got \"%s\"", opt, lo,
 		    hi, s);
 	return (long)v;
+}
+
+/* The default -j: the processors online, from 1 to max. */
+static inline long
+cmd_cpus(long max)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > max ? max : n;
 }
 
 /* An option's value as a number from lo to hi, or a usage error. */

@@ -11,16 +11,11 @@
 int
 aiops_csv_init(struct aiops_csv *c, struct aiops_src *src, struct aiops_error *e)
 {
-	memset(c, 0, sizeof(*c));
-	c->src = src;
-	c->delim = ',';
+	if (aiops_csv_init_view(c, src, ',', e) != AIOPS_OK)
+		return AIOPS_ERR_NOMEM;
 	c->cap = 2 * CSV_CHUNK;
-	if ((c->buf = aiops_malloc(c->cap + 1)) == NULL)
-		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
-	c->fcap = 64;
-	if ((c->f = aiops_calloc(c->fcap, sizeof(*c->f))) == NULL) {
-		aiops_free(c->buf);
-		c->buf = NULL;
+	if ((c->buf = aiops_malloc(c->cap + 1)) == NULL) {
+		aiops_csv_release(c);
 		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
 	}
 	aiops_csv_restart(c);

@@ -1127,6 +1127,8 @@ batches_free(struct run *R)
 {
 	if (R->bat == NULL)
 		return;
+	aiops_helper_stop(R->parser);   /* idle by now; stopped before what it parsed goes */
+	R->parser = NULL;
 	for (int i = 0; i < 3; i++) {
 		struct batch *b = &R->bat[i];
 		aiops_free(b->text);
@@ -1141,8 +1143,6 @@ batches_free(struct run *R)
 	aiops_free(R->bat);
 	R->bat = NULL;
 	aiops_csv_release(&R->cv);
-	aiops_helper_stop(R->parser);
-	R->parser = NULL;
 }
 
 static int

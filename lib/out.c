@@ -220,8 +220,6 @@ aiops_out_write(struct aiops_out *o, const void *p, size_t n, struct aiops_error
 	}
 	if (aiops_out_flush(o, e) != AIOPS_OK)
 		return e ? e->code : AIOPS_ERR_IO;
-	if (n >= o->cap)
-		return write_all(o, s, n, e);
 	memcpy(o->buf, s, n);
 	o->len = n;
 	return o->unbuffered ? aiops_out_flush(o, e) : AIOPS_OK;
