@@ -27,6 +27,36 @@
  * With -j 2, wide CSV lines go in batches to a second thread that parses
  * them while this one delivers the batch before and reads the one after.
  */
+/*
+ * A parsing thread's scratch for the wide CSV fast path: the field ends of
+ * a line, and the values and success bits of aiops_parse_fields().
+ */
+struct fscratch {
+	uint32_t *fend;
+	double *num;
+	uint8_t *ok;
+};
+
+static int
+fscratch_init(struct fscratch *fs, size_t nf)
+{
+	if (nf < 1)
+		nf = 1;
+	fs->fend = aiops_calloc(nf, sizeof(uint32_t));
+	fs->num = aiops_calloc(nf, sizeof(double));
+	fs->ok = aiops_calloc((nf + 7) / 8, 1);
+	return fs->fend && fs->num && fs->ok ? 0 : -1;
+}
+
+static void
+fscratch_free(struct fscratch *fs)
+{
+	aiops_free(fs->fend);
+	aiops_free(fs->num);
+	aiops_free(fs->ok);
+	memset(fs, 0, sizeof(*fs));
+}
+
 #define BATCH_BYTES (1u << 20)
 #define BATCH_VALS (1u << 18)       /* values per batch, at most */
 struct batch {
@@ -39,7 +69,7 @@ struct batch {
 	int64_t *ts;
 	unsigned char *ok;          /* parsed; 0: the careful way */
 	double *vals;               /* n x nout */
-	uint32_t *fend;             /* the parsing thread's field ends */
+	struct fscratch fs;         /* the parsing thread's */
 	atomic_size_t next;         /* the first row not yet taken for parsing */
 };
 #define BATCH_TAKE 64               /* rows taken for parsing at once */
@@ -87,7 +117,9 @@ struct run {
 	struct aiops_tensor buf;    /* buffered rows */
 	struct aiops_tensor pre;    /* --sort: rows before alignment, label+1 in y */
 	double *vals;
-	uint32_t *fend;             /* the wide CSV fast path's field ends, per input field */
+	struct fscratch fs;         /* the wide CSV fast path's, on this thread */
+	int simd;                   /* aiops_fields_simd() */
+	int direct;                 /* fields are [timestamp,] then output columns 1:1 */
 	struct batch *bat;          /* -j 2: three batches of lines in turn */
 	struct aiops_csv cv;        /* -j 2: a batch line taken the careful way */
 	struct aiops_helper *parser; /* -j 2: the parsing thread (NULL: none, parse here) */
@@ -707,8 +739,12 @@ setup_chain(struct run *R)
 	R->oinfo.has_labels = R->in_labels || R->have_rowlab || R->have_iv;
 	agg = o->agg >= 0 ? o->agg : (o->step_ms > 0 ? AIOPS_AGG_MEAN : AIOPS_AGG_LAST);
 	R->vals = aiops_calloc(R->nout, sizeof(double));
-	R->fend = aiops_calloc(R->nfields ? R->nfields : 1, sizeof(uint32_t));
-	if (!R->vals || !R->fend)
+	R->simd = aiops_fields_simd();
+	R->direct = R->kind == K_WIDE && R->ts_idx <= 0 && R->lab_idx < 0 && R->nout == R->nin &&
+	    R->nfields == R->nin + (R->ts_idx == 0);
+	for (size_t j = 0; j < R->nin && R->direct; j++)
+		R->direct = R->map[j] == (long)j;
+	if (!R->vals || fscratch_init(&R->fs, R->nfields) != 0)
 		return nomem(R->e);
 	if ((r = aiops_aligner_init(&R->al, R->nout, R->has_ts, o->step_ms, agg, NULL, R->e)) != AIOPS_OK)
 		return r;
@@ -985,26 +1021,75 @@ wide_layout(struct run *R, struct aiops_csv *c, int *pending)
 	return setup_chain(R);
 }
 
+/* A field of the fast path, one by one: 0 ok, -1 for the careful path. */
+static inline int
+parse_field(const char *f, const char *fe, double *v)
+{
+	uint64_t m;
+	int fr, ng;
+
+	if (fe == f)
+		*v = NAN;       /* missing */
+	else if (aiops_parse_decimal_field(f, fe, &m, &fr, &ng) == 0)
+		*v = aiops_decimal_value(m, fr, ng);
+	else
+		return -1;
+	return 0;
+}
+
+/*
+ * parse_fast() where R->direct: aiops_parse_fields() writes vals itself,
+ * and only the fields it left are taken one by one.
+ */
+static int
+parse_direct(const struct run *R, struct fscratch *fs, const char *line, size_t len,
+    double *vals, int64_t *ts)
+{
+	const uint32_t *fend = fs->fend;
+	const size_t f0 = R->ts_idx == 0, n = R->nfields - f0;
+
+	if (f0 && aiops_parse_time(line, fend[0], R->o->time_unit, ts) != 0)
+		return 0;
+	aiops_parse_fields(line, len, fend, f0, R->nfields, vals, fs->ok);
+	for (size_t g = 0; g < n; g += 8) {
+		unsigned left = ~(unsigned)fs->ok[g / 8] & (n - g < 8 ? (1u << (n - g)) - 1 : 0xffu);
+		for (; left != 0; left &= left - 1) {
+			size_t k = g + (size_t)__builtin_ctz(left), fi = f0 + k;
+			if (parse_field(line + (fi ? fend[fi - 1] + 1 : 0), line + fend[fi], &vals[k]) != 0)
+				return 0;
+		}
+	}
+	return 1;
+}
+
 /*
  * The fast path for an unsplit plain line: the delimiters are found first,
- * then every field is parsed on its own (see aiops_parse_decimal_field()),
- * into vals (output columns) and *ts. Returns 1 when the line was parsed, 0
- * when it must be split and taken the careful way (which names any error).
+ * then the fields: eight at a time by aiops_parse_fields() where R->simd,
+ * and each of the others on its own (see aiops_parse_decimal_field()), into
+ * vals (output columns) and *ts. Returns 1 when the line was parsed, 0 when
+ * it must be split and taken the careful way (which names any error).
  * Reads R only, so the parsing thread can run it beside this one.
  */
 static int
-parse_fast(const struct run *R, uint32_t *fend, const char *line, size_t len, char delim,
+parse_fast(const struct run *R, struct fscratch *fs, const char *line, size_t len, char delim,
     double *vals, int64_t *ts)
 {
 	/* in locals: the stores below could otherwise alias them */
 	const long ts_idx = R->ts_idx, lab_idx = R->lab_idx, *map = R->map;
 	const size_t nf = R->nfields;
+	uint32_t *fend = fs->fend;
+	const uint8_t *ok = fs->ok;
+	const double *num = fs->num;
 	size_t j = 0, start = 0;
 
 	*ts = 0;
 	if (aiops_csv_delims(line, len, delim, fend, nf - 1) != nf - 1)
 		return 0;       /* too few or too many fields */
 	fend[nf - 1] = (uint32_t)len;
+	if (R->simd && R->direct)
+		return parse_direct(R, fs, line, len, vals, ts);
+	if (R->simd)
+		aiops_parse_fields(line, len, fend, 0, nf, fs->num, fs->ok);
 	for (size_t fi = 0; fi < nf; start = fend[fi++] + 1) {
 		const char *f = line + start, *fe = line + fend[fi];
 		if ((long)fi == ts_idx) {
@@ -1016,15 +1101,11 @@ parse_fast(const struct run *R, uint32_t *fend, const char *line, size_t len, ch
 				return 0; /* labels other than 0: careful path */
 		} else {
 			long oj = map[j++];
-			uint64_t m;
-			int fr, ng;
 			if (oj < 0)
 				continue;
-			if (fe == f)
-				vals[oj] = NAN;     /* missing */
-			else if (aiops_parse_decimal_field(f, fe, &m, &fr, &ng) == 0)
-				vals[oj] = aiops_decimal_value(m, fr, ng);
-			else
+			if (R->simd && (ok[fi / 8] >> (fi % 8) & 1))
+				vals[oj] = num[fi];
+			else if (parse_field(f, fe, &vals[oj]) != 0)
 				return 0;
 		}
 	}
@@ -1040,7 +1121,7 @@ wide_row(struct run *R, struct aiops_csv *c)
 	int label = -1, r;
 
 	if (c->raw) {
-		if (parse_fast(R, R->fend, c->raw, c->rawlen, c->delim, R->vals, &ts))
+		if (parse_fast(R, &R->fs, c->raw, c->rawlen, c->delim, R->vals, &ts))
 			return deliver(R, R->vals, ts, R->lab_idx >= 0 ? 0 : -1, name, c->line);
 		if ((r = aiops_csv_split(c, R->e)) != AIOPS_OK)
 			return r;
@@ -1138,7 +1219,7 @@ batches_free(struct run *R)
 		aiops_free(b->ts);
 		aiops_free(b->ok);
 		aiops_free(b->vals);
-		aiops_free(b->fend);
+		fscratch_free(&b->fs);
 	}
 	aiops_free(R->bat);
 	R->bat = NULL;
@@ -1170,7 +1251,7 @@ batches_init(struct run *R, struct aiops_csv *c)
 		b->ok = aiops_calloc(max, 1);
 		b->vals = aiops_calloc(max * R->nout, sizeof(double));
 		if (!b->off || !b->rlen || !b->line || !b->ts || !b->ok || !b->vals ||
-		    (b->fend = aiops_calloc(R->nfields, sizeof(uint32_t))) == NULL) {
+		    fscratch_init(&b->fs, R->nfields) != 0) {
 			batches_free(R);
 			return nomem(R->e);
 		}
@@ -1181,10 +1262,12 @@ batches_init(struct run *R, struct aiops_csv *c)
 
 /*
  * Read lines into b until it is full: 1 full, 0 the part ended, 2 a record
- * that is not a plain line (quoted) waits in c, <0 an error.
+ * that is not a plain line (quoted) waits in c, <0 an error (in e). With -j 2
+ * the parsing thread does this while this one delivers, so it touches
+ * nothing but c, b and e.
  */
 static int
-batch_fill(struct run *R, struct aiops_csv *c, struct batch *b)
+batch_fill(struct aiops_csv *c, struct batch *b, struct aiops_error *e)
 {
 	int r;
 
@@ -1197,7 +1280,7 @@ batch_fill(struct run *R, struct aiops_csv *c, struct batch *b)
 		b->cap = 0;
 	}
 	while (b->n < b->max && b->len < BATCH_BYTES) {
-		if ((r = aiops_csv_next(c, R->e)) <= 0)
+		if ((r = aiops_csv_next(c, e)) <= 0)
 			return r;
 		if (c->raw == NULL)
 			return 2;
@@ -1207,7 +1290,7 @@ batch_fill(struct run *R, struct aiops_csv *c, struct batch *b)
 			while (c->rawlen + 1 > ncap - b->len)
 				ncap *= 2;
 			if ((t = aiops_realloc(b->text, ncap)) == NULL)
-				return nomem(R->e);
+				return nomem(e);
 			b->text = t;
 			b->cap = ncap;
 		}
@@ -1223,34 +1306,37 @@ batch_fill(struct run *R, struct aiops_csv *c, struct batch *b)
 
 /*
  * Parse b's rows, BATCH_TAKE at a time, until none is left to take: both
- * threads do this, each with its own field ends fend, and write only b's rows.
+ * threads do this, each with its own scratch fs, and write only b's rows.
  */
 static void
-batch_parse(const struct run *R, struct batch *b, uint32_t *fend, char delim)
+batch_parse(const struct run *R, struct batch *b, struct fscratch *fs, char delim)
 {
 	size_t i, end;
 
 	while ((i = atomic_fetch_add(&b->next, BATCH_TAKE)) < b->n) {
 		end = i + BATCH_TAKE < b->n ? i + BATCH_TAKE : b->n;
 		for (; i < end; i++)
-			b->ok[i] = (unsigned char)parse_fast(R, fend, b->text + b->off[i], b->rlen[i],
+			b->ok[i] = (unsigned char)parse_fast(R, fs, b->text + b->off[i], b->rlen[i],
 			    delim, b->vals + i * R->nout, &b->ts[i]);
 	}
 }
 
 struct batch_job {
 	const struct run *R;
-	struct batch *b;
-	char delim;
+	struct aiops_csv *c;
+	struct batch *fill, *parse;
+	int rf;                     /* batch_fill()'s result */
+	struct aiops_error e;       /* and its error */
 };
 
-/* The parsing thread's work. */
+/* The parsing thread's work: read the next batch, then help parse this one. */
 static void *
-batch_parse_job(void *arg)
+batch_job(void *arg)
 {
 	struct batch_job *j = arg;
 
-	batch_parse(j->R, j->b, j->b->fend, j->delim);
+	j->rf = batch_fill(j->c, j->fill, &j->e);
+	batch_parse(j->R, j->parse, &j->parse->fs, j->c->delim);
 	return NULL;
 }
 
@@ -1289,8 +1375,7 @@ read_wide_piped(struct run *R, struct aiops_csv *c)
 {
 	const char *name = aiops_src_name(c->src);
 	struct batch *d = NULL, *p = NULL, *f;
-	struct batch_job job = { R, NULL, c->delim };
-	struct aiops_error saved;
+	struct batch_job job = { .R = R, .c = c };
 	unsigned k = 0;
 	int r, rf;
 
@@ -1300,31 +1385,32 @@ read_wide_piped(struct run *R, struct aiops_csv *c)
 	for (;;) {
 		f = &R->bat[k++ % 3];
 		if (p == NULL) {
-			rf = batch_fill(R, c, f);
+			rf = batch_fill(c, f, &job.e);
 		} else {
-			job.b = p;
-			aiops_helper_run(R->parser, batch_parse_job, &job);
+			/* the helper reads f and parses p; this thread delivers d, then parses p */
+			job.fill = f;
+			job.parse = p;
+			aiops_helper_run(R->parser, batch_job, &job);
 			r = batch_deliver(R, d, name);
-			rf = r == AIOPS_OK ? batch_fill(R, c, f) : 0;
 			if (r == AIOPS_OK)
-				batch_parse(R, p, R->fend, c->delim);    /* help with what is left */
+				batch_parse(R, p, &R->fs, c->delim);
 			aiops_helper_wait(R->parser);
 			if (r != AIOPS_OK)
-				return r;
+				return r;       /* before any error of the reading after it */
+			rf = job.rf;
 			d = p;
 		}
 		p = f;
 		if (rf == 1)
 			continue;
 		/* the reading stopped: deliver what is on the way, in order */
-		saved = *R->e;
-		batch_parse(R, p, R->fend, c->delim);
+		batch_parse(R, p, &R->fs, c->delim);
 		if ((r = batch_deliver(R, d, name)) != AIOPS_OK ||
 		    (r = batch_deliver(R, p, name)) != AIOPS_OK)
 			return r;
 		d = p = NULL;
 		if (rf < 0) {
-			*R->e = saved;
+			*R->e = job.e;
 			return rf;
 		}
 		if (rf == 0)
@@ -2105,7 +2191,7 @@ out:
 	aiops_ivset_release(&R.ivset);
 	aiops_free(R.labname);
 	aiops_free(R.vals);
-	aiops_free(R.fend);
+	fscratch_free(&R.fs);
 	batches_free(&R);
 	aiops_free(R.center);
 	aiops_free(R.scale);
