@@ -18,10 +18,14 @@
  *      division m / 10^f the value: m < 10^8 and 10^f are exact doubles, so
  *      it is what strtod gives (as aiops_decimal_value() does, one by one).
  *
+ * With AVX2 only (no AVX-512 VBMI: AMD before Zen 4, Intel before Ice Lake,
+ * most desktop processors) four fields go at a time the same way, their
+ * words and first bytes loaded one by one.
+ *
  * A field that is anything else (empty, longer than 8 digits and point, an
  * exponent, a second point, "nan", a blank) has its bit cleared, and the
- * caller parses it its own way. Where the processor has no AVX-512 (or
- * AIOPS_NO_SIMD is set) aiops_parse_fields() does nothing and says so.
+ * caller parses it its own way. Without AVX2, or with AIOPS_SIMD=none,
+ * aiops_parse_fields() does nothing and says so.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +38,7 @@
 
 #define X512 __attribute__((target( \
 	"avx512f,avx512bw,avx512vbmi,avx512dq,avx512cd,avx512vl,bmi2")))
+#define XAVX2 __attribute__((target("avx2")))
 
 static const double p10[8] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7 };
 
@@ -135,37 +140,154 @@ fields_x512(const char *line, size_t len, const uint32_t *fend, size_t f0, size_
 		ok[(fi - f0) / 8] = (uint8_t)fields8(line, len, fend, fi, nf, out + (fi - f0));
 }
 
-static int
-have_x512(void)
+/*
+ * One lane of fields4(): field i's last 8 bytes (fewer at the line's start,
+ * zeros before them) in the low half, its count of digits and point in *n
+ * (with its sign, bit 63 of *neg).
+ */
+XAVX2 static inline __m128i
+lane4(const char *line, const uint32_t *fend, size_t i, long long *n, long long *neg)
 {
-	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	size_t e = fend[i], st = i > 0 ? (size_t)fend[i - 1] + 1 : 0;
+	unsigned char c = e > st ? (unsigned char)line[st] : '0';
+	uint64_t w = 0;
+
+	*neg = (long long)((uint64_t)(c == '-') << 63);
+	*n = (long long)(e - st) - (c == '-' || c == '+');
+	if (e >= 8)
+		return _mm_loadl_epi64((const __m128i *)(const void *)(line + e - 8));
+	memcpy((char *)&w + 8 - e, line, e);
+	return _mm_cvtsi64_si128((long long)w);
+}
+
+/*
+ * Fields fi .. fi+3 (fewer at the end) with AVX2: out[i] and bit i of the
+ * result. Each field's last 8 bytes and first byte are loaded one by one;
+ * the rest is fields8()'s arithmetic on 4 lanes.
+ */
+XAVX2 static inline unsigned
+fields4(const char *line, const uint32_t *fend, size_t fi, size_t nf, double *out)
+{
+	unsigned nl = nf - fi < 4 ? (unsigned)(nf - fi) : 4;
+	long long n0 = 0, n1 = 0, n2 = 0, n3 = 0, s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	__m128i w0 = _mm_setzero_si128(), w1 = w0, w2 = w0, w3 = w0;
+
+	switch (nl) {
+	case 4:
+		w3 = lane4(line, fend, fi + 3, &n3, &s3);
+		/* FALLTHROUGH */
+	case 3:
+		w2 = lane4(line, fend, fi + 2, &n2, &s2);
+		/* FALLTHROUGH */
+	case 2:
+		w1 = lane4(line, fend, fi + 1, &n1, &s1);
+		/* FALLTHROUGH */
+	default:
+		w0 = lane4(line, fend, fi, &n0, &s0);
+	}
+	__m256i g = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi64(w0, w1)),
+	    _mm_unpacklo_epi64(w2, w3), 1);
+	__m256i nv = _mm256_set_epi64x(n3, n2, n1, n0);
+	__m256i zero = _mm256_setzero_si256(), ones = _mm256_set1_epi64x(-1);
+	/* lanes with 1 to 8 digits and point, and within the line's fields */
+	__m256i okn = _mm256_and_si256(_mm256_cmpgt_epi64(nv, zero),
+	    _mm256_cmpgt_epi64(_mm256_set1_epi64x(9), nv));
+	__m256i fm = _mm256_sllv_epi64(ones,
+	    _mm256_sub_epi64(_mm256_set1_epi64x(64), _mm256_slli_epi64(nv, 3)));
+	__m256i v = _mm256_and_si256(_mm256_sub_epi8(g, _mm256_set1_epi8('0')), fm);
+	__m256i dots = _mm256_and_si256(_mm256_cmpeq_epi8(g, _mm256_set1_epi8('.')), fm);
+	__m256i hasdot = _mm256_xor_si256(_mm256_cmpeq_epi64(dots, zero), ones);
+	__m256i low = _mm256_and_si256(dots, _mm256_sub_epi64(zero, dots));
+	__m256i below = _mm256_and_si256(_mm256_sub_epi64(low, _mm256_set1_epi64x(1)), hasdot);
+	__m256i dot = _mm256_sub_epi64(_mm256_slli_epi64(low, 8), low);
+	__m256i c = _mm256_or_si256(_mm256_slli_epi64(_mm256_and_si256(v, below), 8),
+	    _mm256_andnot_si256(_mm256_or_si256(below, dot), v));
+	__m256i good = _mm256_and_si256(okn,
+	    _mm256_cmpeq_epi64(_mm256_subs_epu8(c, _mm256_set1_epi8(9)), zero));
+	/* "." alone is not a number */
+	good = _mm256_andnot_si256(_mm256_and_si256(hasdot,
+	    _mm256_cmpeq_epi64(nv, _mm256_set1_epi64x(1))), good);
+	/* the digits after the point: where the point was, from the top byte */
+	unsigned dm = (unsigned)_mm256_movemask_epi8(dots);
+	unsigned b0 = dm & 0xff, b1 = (dm >> 8) & 0xff, b2 = (dm >> 16) & 0xff, b3 = dm >> 24;
+	__m256d div = _mm256_set_pd(p10[b3 ? 7 - __builtin_ctz(b3) : 0],
+	    p10[b2 ? 7 - __builtin_ctz(b2) : 0], p10[b1 ? 7 - __builtin_ctz(b1) : 0],
+	    p10[b0 ? 7 - __builtin_ctz(b0) : 0]);
+	__m256i t = _mm256_maddubs_epi16(c, _mm256_set1_epi16(0x010a));
+	t = _mm256_madd_epi16(t, _mm256_set1_epi32(0x00010064));
+	t = _mm256_add_epi64(_mm256_mul_epu32(t, _mm256_set1_epi64x(10000)),
+	    _mm256_srli_epi64(t, 32));
+	t = _mm256_permutevar8x32_epi32(t, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6));
+	__m256d x = _mm256_div_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(t)), div);
+	x = _mm256_xor_pd(x, _mm256_castsi256_pd(_mm256_set_epi64x(s3, s2, s1, s0)));
+	_mm256_maskstore_pd(out, _mm256_cmpgt_epi64(_mm256_set1_epi64x(nl),
+	    _mm256_setr_epi64x(0, 1, 2, 3)), x);
+	return (unsigned)_mm256_movemask_pd(_mm256_castsi256_pd(good));
+}
+
+XAVX2 static void
+fields_avx2(const char *line, const uint32_t *fend, size_t f0, size_t nf, double *out,
+    uint8_t *ok)
+{
+	for (size_t fi = f0; fi < nf; fi += 8) {
+		unsigned b = fields4(line, fend, fi, nf, out + (fi - f0));
+		if (fi + 4 < nf)
+			b |= fields4(line, fend, fi + 4, nf, out + (fi - f0) + 4) << 4;
+		ok[(fi - f0) / 8] = (uint8_t)b;
+	}
+}
+
+/* The best the processor offers. */
+static int
+cpu_level(void)
+{
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 	    __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512dq") &&
 	    __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512vl") &&
-	    __builtin_cpu_supports("bmi2");
+	    __builtin_cpu_supports("bmi2"))
+		return AIOPS_SIMD_AVX512;
+	if (__builtin_cpu_supports("avx2"))
+		return AIOPS_SIMD_AVX2;
+	return AIOPS_SIMD_NONE;
 }
 #else
 static int
-have_x512(void)
+cpu_level(void)
 {
-	return 0;
+	return AIOPS_SIMD_NONE;
 }
 #endif
 
 int
 aiops_fields_simd(void)
 {
-	const char *off = getenv("AIOPS_NO_SIMD");
+	const char *want = getenv("AIOPS_SIMD");
+	int best = cpu_level();
 
-	return (off == NULL || *off == '\0') && have_x512();
+	if (want == NULL || *want == '\0')
+		return best;
+	if (strcmp(want, "none") == 0)
+		return AIOPS_SIMD_NONE;
+	if (strcmp(want, "avx2") == 0)
+		return best < AIOPS_SIMD_AVX2 ? best : AIOPS_SIMD_AVX2;
+	return best;
 }
 
 void
-aiops_parse_fields(const char *line, size_t len, const uint32_t *fend, size_t f0, size_t nf,
-    double *out, uint8_t *ok)
+aiops_parse_fields(int level, const char *line, size_t len, const uint32_t *fend, size_t f0,
+    size_t nf, double *out, uint8_t *ok)
 {
+	int best = cpu_level();
+
+	if (level > best)
+		level = best;       /* never more than the processor has */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(AIOPS_NO_X86_SIMD)
-	if (have_x512()) {
+	if (level == AIOPS_SIMD_AVX512) {
 		fields_x512(line, len, fend, f0, nf, out, ok);
+		return;
+	}
+	if (level == AIOPS_SIMD_AVX2) {
+		fields_avx2(line, fend, f0, nf, out, ok);
 		return;
 	}
 #endif

@@ -118,7 +118,7 @@ struct run {
 	struct aiops_tensor pre;    /* --sort: rows before alignment, label+1 in y */
 	double *vals;
 	struct fscratch fs;         /* the wide CSV fast path's, on this thread */
-	int simd;                   /* aiops_fields_simd() */
+	int simd;                   /* aiops_fields_simd(): 0 none */
 	int direct;                 /* fields are [timestamp,] then output columns 1:1 */
 	struct batch *bat;          /* -j 2: three batches of lines in turn */
 	struct aiops_csv cv;        /* -j 2: a batch line taken the careful way */
@@ -1050,7 +1050,7 @@ parse_direct(const struct run *R, struct fscratch *fs, const char *line, size_t 
 
 	if (f0 && aiops_parse_time(line, fend[0], R->o->time_unit, ts) != 0)
 		return 0;
-	aiops_parse_fields(line, len, fend, f0, R->nfields, vals, fs->ok);
+	aiops_parse_fields(R->simd, line, len, fend, f0, R->nfields, vals, fs->ok);
 	for (size_t g = 0; g < n; g += 8) {
 		unsigned left = ~(unsigned)fs->ok[g / 8] & (n - g < 8 ? (1u << (n - g)) - 1 : 0xffu);
 		for (; left != 0; left &= left - 1) {
@@ -1089,7 +1089,7 @@ parse_fast(const struct run *R, struct fscratch *fs, const char *line, size_t le
 	if (R->simd && R->direct)
 		return parse_direct(R, fs, line, len, vals, ts);
 	if (R->simd)
-		aiops_parse_fields(line, len, fend, 0, nf, fs->num, fs->ok);
+		aiops_parse_fields(R->simd, line, len, fend, 0, nf, fs->num, fs->ok);
 	for (size_t fi = 0; fi < nf; start = fend[fi++] + 1) {
 		const char *f = line + start, *fe = line + fend[fi];
 		if ((long)fi == ts_idx) {

@@ -73,19 +73,22 @@ aiops_parse_decimal_field(const char *s, const char *end, uint64_t *m, int *frac
 }
 
 /*
- * The fields f0 .. nf-1 of a delimited line, eight at a time with AVX-512
- * (lib/fields.c): fend[0..nf) are the fields' end offsets in line[0..len)
- * (field i starts after the delimiter at fend[i - 1], field 0 at 0). Where
- * field f0 + k is a plain decimal of at most 8 digits and point after its
- * sign, out[k] gets its value (the same double as aiops_decimal_value()) and
- * bit k % 8 of ok[k / 8] is set; other fields are left to the caller, and
- * their out[k] may be overwritten. Nothing outside line[0..len) is read.
- * Without AVX-512 it only clears ok. aiops_fields_simd() is true where it
- * does more than that, unless the environment sets AIOPS_NO_SIMD.
+ * The fields f0 .. nf-1 of a delimited line, eight at a time with AVX-512,
+ * four with AVX2 (lib/fields.c): fend[0..nf) are the fields' end offsets in
+ * line[0..len) (field i starts after the delimiter at fend[i - 1], field 0
+ * at 0). Where field f0 + k is a plain decimal of at most 8 digits and point
+ * after its sign, out[k] gets its value (the same double as
+ * aiops_decimal_value()) and bit k % 8 of ok[k / 8] is set; other fields are
+ * left to the caller, and their out[k] may be overwritten. Nothing outside
+ * line[0..len) is read. level is aiops_fields_simd()'s (never more than the
+ * processor has is used); at AIOPS_SIMD_NONE it only clears ok.
+ * aiops_fields_simd() is the best level the processor has, or less when the
+ * environment says so: AIOPS_SIMD=none or avx2.
  */
+enum { AIOPS_SIMD_NONE = 0, AIOPS_SIMD_AVX2 = 1, AIOPS_SIMD_AVX512 = 2 };
 int aiops_fields_simd(void);
-void aiops_parse_fields(const char *line, size_t len, const uint32_t *fend, size_t f0,
-    size_t nf, double *out, uint8_t *ok);
+void aiops_parse_fields(int level, const char *line, size_t len, const uint32_t *fend,
+    size_t f0, size_t nf, double *out, uint8_t *ok);
 
 /* Parse a signed decimal integer with range check. 0 ok, -1 bad. */
 int aiops_parse_i64(const char *s, size_t len, int64_t *out);

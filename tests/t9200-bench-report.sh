@@ -117,7 +117,7 @@ test_expect_success PYTHON3 'a target the script does not record comes from the 
 	test_grep -F "| PCA(10) fit+score on 1M x 38 (\`--folds 0 -j <cores>\`), time vs scikit-learn on numpy'"'"'s BLAS threads | scikit-learn | 6.00 | ≥ 5 (README) | met | train.json |" r/report.md &&
 	test_grep -F "| IsolationForest(100) fit+score on 1M x 38 (\`--folds 0 -j 1\`), time vs scikit-learn (one core) | scikit-learn | 9.90 | ≥ 10 (README) | missed | train.json |" r/report.md &&
 	test_grep -F "train.py does not record the target of \`speed.iforest_ratio\`" r/report.md &&
-	test "$(jget headline.8.target_source)" = "'\''README (not recorded)'\''"
+	test "$(jget headline.10.target_source)" = "'\''README (not recorded)'\''"
 '
 
 test_expect_success PYTHON3 'a missing benchmark is "not run", a broken file "unreadable"' '

@@ -54,15 +54,35 @@ def fail(msg):
     say("FAIL:", msg)
 
 
-def run(argv, stdin=None, stdout=subprocess.DEVNULL):
-    """Runs argv; returns (wall seconds, stderr text); a non-zero status is an error."""
+def run(argv, stdin=None, stdout=subprocess.DEVNULL, env=None):
+    """Runs argv (with env added to the environment); returns (wall seconds, stderr
+    text); a non-zero status is an error."""
     t = time.perf_counter()
-    p = subprocess.run(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+    p = subprocess.run(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                       env=dict(os.environ, **env) if env else None)
     dt = time.perf_counter() - t
     if p.returncode != 0:
         raise RuntimeError("%s: status %d: %s" % (" ".join(argv), p.returncode,
                                                    p.stderr.decode(errors="replace").strip()))
     return dt, p.stderr.decode(errors="replace")
+
+
+def simd_level():
+    """The best vector level aiops-ingest can use here (lib/fields.c): avx512 needs
+    AVX-512 F, BW, CD, DQ, VL and VBMI (and BMI2), avx2 AVX2."""
+    flags = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    if {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl", "avx512vbmi",
+            "bmi2"} <= flags:
+        return "avx512"
+    return "avx2" if "avx2" in flags else "none"
 
 
 def best(fn, n=REPEAT):
@@ -147,12 +167,14 @@ def speed(res):
     say("gencsv: %.1f MB in %.2f s" % (mb(size), t))
     run(["cat", big])                       # warm the page cache for everyone
 
-    def to_tensor(jobs):
+    def to_tensor(jobs, simd=None):
         """aiops-ingest -j jobs big.csv -o big.tensor, a new file each time: replacing the
-        last run's 304 MB tensor would add the freeing of its blocks to the rename."""
+        last run's 304 MB tensor would add the freeing of its blocks to the rename.
+        simd: AIOPS_SIMD for the run (aiops-ingest(1)), else the processor's best."""
         if os.path.exists(tensor):
             os.unlink(tensor)
-        return run([INGEST, "-j", str(jobs), big, "-o", tensor])[0]
+        return run([INGEST, "-j", str(jobs), big, "-o", tensor],
+                   env={"AIOPS_SIMD": simd} if simd else None)[0]
 
     # The default -j: 2 threads where there are 2 processors (aiops-ingest(1)); -j 1 is
     # one core, as pandas.read_csv is.
@@ -163,6 +185,10 @@ def speed(res):
         fail("big.tensor: %s rows, %d columns; wanted %d, %d" %
              (info.get("rows"), len(info.get("columns", [])), ROWS, COLS))
     aiops1 = best(lambda: to_tensor(1))
+    # What a processor without AVX-512 (VBMI) gets: AVX2's four fields at a time, and
+    # one by one. Where this one lacks a level, the run is the level below.
+    aiops_avx2 = best(lambda: to_tensor(jobs, "avx2"))
+    aiops_scalar = best(lambda: to_tensor(jobs, "none"))
     os.unlink(tensor)
     aiops_null = best(lambda: run([INGEST, "-j", str(jobs), big])[0])
     aiops1_null = best(lambda: run([INGEST, "-j", "1", big])[0])
@@ -170,6 +196,8 @@ def speed(res):
         (jobs, aiops, REPEAT, aiops_null))
     say("aiops-ingest -j 1 big.csv -o big.tensor: %.3f s (best of %d); to /dev/null %.3f s" %
         (aiops1, REPEAT, aiops1_null))
+    say("processor: %s; -j %d -o big.tensor with AIOPS_SIMD=avx2 %.3f s, =none %.3f s" %
+        (simd_level(), jobs, aiops_avx2, aiops_scalar))
 
     # Exactness on a slice of the same data: aiops-ingest -O npy vs numpy.loadtxt.
     head = os.path.join(SCRATCH, "head.csv")
@@ -216,6 +244,10 @@ def speed(res):
         "pandas_ratio": round(pd_inner / aiops, 2),
         "pandas_null_ratio": round(pd_inner / aiops_null, 2),
         "pandas_ratio_1core": round(pd_inner / aiops1, 2),
+        "simd": simd_level(),
+        "aiops_avx2_s": round(aiops_avx2, 4), "aiops_scalar_s": round(aiops_scalar, 4),
+        "pandas_ratio_avx2": round(pd_inner / aiops_avx2, 2),
+        "pandas_ratio_scalar": round(pd_inner / aiops_scalar, 2),
         "pandas_wall_ratio": round(pd_wall / aiops, 2),
         "cat_rate_ratio": round(cat / aiops1, 4),
         "cat_rate_ratio_jobs": round(cat / aiops, 4),
@@ -325,6 +357,11 @@ def summary(res):
             ">= %g" % TARGET_PANDAS_RATIO, res["pandas_ratio"] >= TARGET_PANDAS_RATIO)
         row("  the same, aiops to /dev/null", "%.2f" % res["pandas_null_ratio"])
         row("  the same, aiops on one core (-j 1)", "%.2f" % res["pandas_ratio_1core"])
+        if "pandas_ratio_avx2" in res:
+            row("  the same, AIOPS_SIMD=avx2 (processor: %s)" % res["simd"],
+                "%.2f" % res["pandas_ratio_avx2"])
+            row("  the same, AIOPS_SIMD=none (one field at a time)",
+                "%.2f" % res["pandas_ratio_scalar"])
         row("aiops MB/s / cat MB/s, one core (-j 1)", "%.4f" % res["cat_rate_ratio"],
             ">= %g" % TARGET_CAT_RATIO, res["cat_rate_ratio"] >= TARGET_CAT_RATIO)
         row("  the same, -j %d" % res["jobs"], "%.4f" % res["cat_rate_ratio_jobs"])

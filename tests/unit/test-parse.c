@@ -54,6 +54,88 @@ xorshift(uint64_t *s)
 	return *s;
 }
 
+/*
+ * aiops_parse_fields() at level on random lines of plain decimals,
+ * near-decimals and junk, from a random first field: a field's bit is set
+ * exactly when aiops_parse_decimal_field() takes it and it has at most 8
+ * digits and point after its sign (none at AIOPS_SIMD_NONE), and then the
+ * value is the same double. Each line sits at the very end of a page
+ * followed by an inaccessible one, or at the very start after one, so that
+ * a read outside it would crash the test. Returns the count of wrong
+ * fields, -1 when the pages cannot be had.
+ */
+static int
+check_fields(int level, uint64_t *seed, long *taken, long *fields)
+{
+	static const char junk[] = "0123456789..-+e xn,";
+	long pg = sysconf(_SC_PAGESIZE);
+	char *map = mmap(NULL, (size_t)pg * 4, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int wrong = 0;
+
+	if (map == MAP_FAILED)
+		return -1;
+	if (mprotect(map, (size_t)pg, PROT_NONE) != 0 ||
+	    mprotect(map + 3 * pg, (size_t)pg, PROT_NONE) != 0) {
+		munmap(map, (size_t)pg * 4);
+		return -1;
+	}
+	for (int i = 0; i < 60000; i++) {
+		char text[2048], *line;
+		uint32_t fend[80];
+		double out[80];
+		uint8_t okb[10];
+		size_t len = 0, nf = 1 + xorshift(seed) % 70, nd, f0;
+		for (size_t f = 0; f < nf; f++) {
+			uint64_t r = xorshift(seed);
+			size_t n = (size_t)(r % 12);
+			if (f > 0)
+				text[len++] = ',';
+			if (r & (1u << 8))
+				text[len++] = (r & (1u << 9)) ? '-' : '+';
+			for (size_t k = 0; k < n; k++) {
+				uint64_t c = xorshift(seed);
+				char ch = (char)('0' + c % 10);
+				if ((r >> 10) % 4 == 0)     /* a junk field */
+					ch = junk[c % (sizeof(junk) - 2)];
+				else if (c % 7 == 0 && memchr(text + len - k, '.', k) == NULL)
+					ch = '.';           /* digits, and at most one point */
+				text[len++] = ch;
+			}
+		}
+		/* at the end of page 3, or at the start of page 2 */
+		line = (i & 1) ? map + 3 * pg - len : map + pg;
+		memcpy(line, text, len);
+		nd = aiops_csv_delims(line, len, ',', fend, 79);
+		if (nd >= 79)
+			continue;
+		nf = nd + 1;
+		fend[nf - 1] = (uint32_t)len;
+		f0 = xorshift(seed) % nf;
+		memset(okb, 0xff, sizeof(okb));
+		aiops_parse_fields(level, line, len, fend, f0, nf, out, okb);
+		for (size_t fi = f0; fi < nf; fi++) {
+			const char *f = line + (fi ? fend[fi - 1] + 1 : 0), *fe = line + fend[fi];
+			size_t k = fi - f0;
+			size_t digits = (size_t)(fe - f) - (f < fe && (*f == '-' || *f == '+'));
+			uint64_t m;
+			int fr, ng, got = okb[k / 8] >> (k % 8) & 1;
+			int want = level > AIOPS_SIMD_NONE &&
+			    aiops_parse_decimal_field(f, fe, &m, &fr, &ng) == 0 &&
+			    digits >= 1 && digits <= 8;
+			(*fields)++;
+			*taken += got;
+			if (got != want || (got && !same_bits(out[k], aiops_decimal_value(m, fr, ng)))) {
+				if (wrong++ < 5)
+					diag("field \"%.*s\": taken %d, wanted %d, value %.17g",
+					    (int)(fe - f), f, got, want, out[k]);
+			}
+		}
+	}
+	munmap(map, (size_t)pg * 4);
+	return wrong;
+}
+
 int
 main(void)
 {
@@ -172,90 +254,27 @@ main(void)
 		}
 		is_int(mismatches, 0, "100000 random lines: aiops_csv_delims() equals a byte loop");
 	}
-	/*
-	 * aiops_parse_fields() (eight fields at a time) on random lines of plain
-	 * decimals, near-decimals and junk, from a random first field: a field's
-	 * bit is set exactly when aiops_parse_decimal_field() takes it and it has
-	 * at most 8 digits and point after its sign, and then the value is the
-	 * same double. Each line sits at the very end of a page followed by an
-	 * inaccessible one, or at the very start after one, so that a read
-	 * outside it would crash the test.
-	 */
+	/* aiops_parse_fields() at every level this processor has, and at none */
 	{
-		static const char junk[] = "0123456789..-+e xn,";
-		long pg = sysconf(_SC_PAGESIZE);
-		char *map = mmap(NULL, (size_t)pg * 4, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		int simd = aiops_fields_simd(), wrong = 0, cleared = 1;
-		long taken = 0, fields = 0;
-		if (map == MAP_FAILED || mprotect(map, (size_t)pg, PROT_NONE) != 0 ||
-		    mprotect(map + 3 * pg, (size_t)pg, PROT_NONE) != 0) {
-			ok(0, "mmap a guarded page");
-			return done_testing();
-		}
-		for (int i = 0; i < 60000; i++) {
-			char text[2048], *line;
-			uint32_t fend[80];
-			double out[80];
-			uint8_t okb[10];
-			size_t len = 0, nf = 1 + xorshift(&seed) % 70, nd, f0;
-			for (size_t f = 0; f < nf; f++) {
-				uint64_t r = xorshift(&seed);
-				size_t n = (size_t)(r % 12);
-				if (f > 0)
-					text[len++] = ',';
-				if (r & (1u << 8))
-					text[len++] = (r & (1u << 9)) ? '-' : '+';
-				for (size_t k = 0; k < n; k++) {
-					uint64_t c = xorshift(&seed);
-					char ch = (char)('0' + c % 10);
-					if ((r >> 10) % 4 == 0)     /* a junk field */
-						ch = junk[c % (sizeof(junk) - 2)];
-					else if (c % 7 == 0 && memchr(text + len - k, '.', k) == NULL)
-						ch = '.';           /* digits, and at most one point */
-					text[len++] = ch;
-				}
+		static const char *name[] = { "none", "AVX2", "AVX-512" };
+		int best = aiops_fields_simd();
+		for (int level = AIOPS_SIMD_NONE; level <= best; level++) {
+			long taken = 0, fields = 0;
+			int wrong = check_fields(level, &seed, &taken, &fields);
+			if (wrong < 0) {
+				ok(0, "mmap a guarded page");
+				break;
 			}
-			/* at the end of page 3, or at the start of page 2 */
-			line = (i & 1) ? map + 3 * pg - len : map + pg;
-			memcpy(line, text, len);
-			nd = aiops_csv_delims(line, len, ',', fend, 79);
-			if (nd >= 79)
-				continue;
-			nf = nd + 1;
-			fend[nf - 1] = (uint32_t)len;
-			f0 = xorshift(&seed) % nf;
-			memset(okb, 0xff, sizeof(okb));
-			aiops_parse_fields(line, len, fend, f0, nf, out, okb);
-			for (size_t fi = f0; fi < nf; fi++) {
-				const char *f = line + (fi ? fend[fi - 1] + 1 : 0), *fe = line + fend[fi];
-				size_t k = fi - f0, digits = (size_t)(fe - f) - (f < fe && (*f == '-' || *f == '+'));
-				uint64_t m;
-				int fr, ng, got = okb[k / 8] >> (k % 8) & 1;
-				int want = aiops_parse_decimal_field(f, fe, &m, &fr, &ng) == 0 &&
-				    digits >= 1 && digits <= 8;
-				fields++;
-				taken += got;
-				if (!simd) {
-					cleared &= !got;
-					continue;
-				}
-				if (got != want || (got && !same_bits(out[k], aiops_decimal_value(m, fr, ng)))) {
-					if (wrong++ < 5)
-						diag("field \"%.*s\": taken %d, wanted %d, value %.17g",
-						    (int)(fe - f), f, got, want, out[k]);
-				}
-			}
+			is_int(wrong, 0, "aiops_parse_fields() at %s on random lines: %s", name[level],
+			    level ? "the fields and values of aiops_parse_decimal_field() with up to 8 "
+			    "digits" : "no field taken");
+			if (level)
+				ok(taken > fields / 4, "of %ld fields, %ld were taken", fields, taken);
 		}
-		munmap(map, (size_t)pg * 4);
-		if (simd) {
-			is_int(wrong, 0, "aiops_parse_fields() on random lines: the fields and values "
-			    "of aiops_parse_decimal_field() with up to 8 digits");
-			ok(taken > fields / 4, "of %ld fields, %ld were taken eight at a time", fields, taken);
-		} else {
-			ok(cleared, "aiops_parse_fields() without AVX-512 takes no field");
-			skip("no AVX-512 here: eight fields at a time is not exercised");
-		}
+		if (best < AIOPS_SIMD_AVX512)
+			skip("no AVX-512 (VBMI) here: eight fields at a time is not exercised");
+		if (best < AIOPS_SIMD_AVX2)
+			skip("no AVX2 here: four fields at a time is not exercised");
 	}
 	/* CSV-shaped fields (a delimiter and more text after): bit-identical to strtod */
 	{
