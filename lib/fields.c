@@ -1,5 +1,5 @@
 /*
- * fields.c - the plain decimal fields of a delimited line, eight at a time.
+ * fields.c - the plain decimal fields of a delimited line, eight or four at a time.
  *
  * A wide CSV of metrics is mostly short decimals ("0.341153", "-12.5",
  * "100"). Parsing them one by one costs some 60 instructions each; with
@@ -12,8 +12,8 @@
  *      64-bit lane, right-aligned, and a second one the field's first byte
  *      (for its sign).
  *   3. In each lane the bytes before the field are zeroed, the point is
- *      found and the digits above it are moved down over it, so that the
- *      lane holds 8 digit values, the most significant first.
+ *      found and the digits before it move one byte on, over it, so that
+ *      the lane holds 8 digit values, the most significant first.
  *   4. Multiply-adds make the 8-digit integer m, and one correctly rounded
  *      division m / 10^f the value: m < 10^8 and 10^f are exact doubles, so
  *      it is what strtod gives (as aiops_decimal_value() does, one by one).

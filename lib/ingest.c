@@ -24,10 +24,6 @@
 #include "traces.h"
 
 /*
- * With -j 2, wide CSV lines go in batches to a second thread that parses
- * them while this one delivers the batch before and reads the one after.
- */
-/*
  * A parsing thread's scratch for the wide CSV fast path: the field ends of
  * a line, and the values and success bits of aiops_parse_fields().
  */
@@ -57,6 +53,11 @@ fscratch_free(struct fscratch *fs)
 	memset(fs, 0, sizeof(*fs));
 }
 
+/*
+ * With -j 2, wide CSV lines go in batches: a second thread reads the next
+ * batch while this one delivers the batch before, then both parse the one
+ * between.
+ */
 #define BATCH_BYTES (1u << 20)
 #define BATCH_VALS (1u << 18)       /* values per batch, at most */
 struct batch {
@@ -1064,8 +1065,8 @@ parse_direct(const struct run *R, struct fscratch *fs, const char *line, size_t 
 
 /*
  * The fast path for an unsplit plain line: the delimiters are found first,
- * then the fields: eight at a time by aiops_parse_fields() where R->simd,
- * and each of the others on its own (see aiops_parse_decimal_field()), into
+ * then the fields: eight or four at a time by aiops_parse_fields() where
+ * R->simd, and each of the others on its own (aiops_parse_decimal_field()), into
  * vals (output columns) and *ts. Returns 1 when the line was parsed, 0 when
  * it must be split and taken the careful way (which names any error).
  * Reads R only, so the parsing thread can run it beside this one.
@@ -1364,8 +1365,8 @@ batch_deliver(struct run *R, struct batch *b, const char *name)
 
 /*
  * The rows of a part after its first, as read_wide_part() would deliver
- * them, with the parsing on a second thread: each step parses batch p there
- * while this thread delivers d (parsed in the step before) and fills f.
+ * them, with a second thread: each step fills batch f there while this
+ * thread delivers d (parsed in the step before), then both parse p.
  * Rows are delivered in order, so output and messages are those of one
  * thread; an error met while reading waits until the rows before it are
  * delivered, since one of them may fail first.
