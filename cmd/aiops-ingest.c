@@ -9,7 +9,6 @@
 
 #include "aiops.h"
 #include "cmd.h"
-#include "linalg.h"
 
 static const char usage_text[] =
 "usage: aiops-ingest [-hqu] [-j jobs] [-O format] [-o output] [--agg func]\n"
@@ -162,7 +161,6 @@ main(int argc, char *argv[])
 	size_t nkinds = 0;
 
 	aiops_cmd_init(argv[0]);
-	aiops_blas_single();    /* no linear algebra here that wants threads; stop OpenBLAS's */
 	aiops_src_enable_urls();
 	aiops_src_enable_archives();
 	aiops_ingest_opts_init(&o);

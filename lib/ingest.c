@@ -687,18 +687,18 @@ load_scaler_from(struct run *R)
 		    "%s: not an aiops tensor (bad magic)", R->o->scaler_from);
 	}
 	if (!aiops_is_tensor_magic(m, (size_t)k)) {
-		/* a model: the scaler of the data it was trained on */
-		struct aiops_model mod;
+		/* a model: the scaler of the data it was trained on, in its metadata */
 		struct aiops_tensor_info ti;
+		json_t *meta;
 		aiops_src_close(src);
-		if ((r = aiops_model_load(&mod, R->o->scaler_from, R->e)) != AIOPS_OK)
+		if ((r = aiops_model_load_meta(R->o->scaler_from, &meta, R->e)) != AIOPS_OK)
 			return r;
 		memset(&ti, 0, sizeof(ti));
-		ti.meta = mod.meta;
+		ti.meta = meta;
 		if ((r = aiops_scaler_from_meta(&ti, R->out_names, R->nout, &R->scale_kind,
 		    R->center, R->scale, R->e)) != AIOPS_OK)
 			aiops_error_prefix(R->e, "%s", R->o->scaler_from);
-		aiops_model_release(&mod);
+		json_decref(meta);
 		return r;
 	}
 	if ((r = aiops_treader_open(&tr, src, R->e)) == AIOPS_OK &&

@@ -119,6 +119,17 @@ int aiops_model_write(const struct aiops_model *m, struct aiops_out *out,
 int aiops_model_load(struct aiops_model *m, const char *path, struct aiops_error *e);
 
 /*
+ * The frame alone (lib/modelfile.c, which knows no family): read a model
+ * file whole into b; check p[0..n) as aiops_model_load() does and parse its
+ * metadata into *meta (the caller's reference), *narr and *arrays giving the
+ * arrays that follow; or both at once, for the metadata only.
+ */
+int aiops_model_read_file(const char *path, struct aiops_buf *b, struct aiops_error *e);
+int aiops_model_frame(const unsigned char *p, size_t n, const char *path, json_t **meta,
+    uint32_t *narr, const unsigned char **arrays, struct aiops_error *e);
+int aiops_model_load_meta(const char *path, json_t **meta, struct aiops_error *e);
+
+/*
  * Fit m on x; score x into out (n values) through the family. Every family
  * also takes the parameter "smooth" (default 1): scores become the trailing
  * mean of the last smooth raw scores.

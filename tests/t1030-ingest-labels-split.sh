@@ -466,6 +466,27 @@ test_expect_success '--scaler-from takes a model: the scaler of the data it was 
 	test_grep "junk.model" err
 '
 
+test_expect_success PYTHON3 '--scaler-from reads only the frame and metadata of a model: an unknown family still gives its scaler, a bad checksum does not' '
+	cat >refamily.py <<-\EOF &&
+	import sys, zlib
+	b = bytearray(open(sys.argv[1], "rb").read())
+	i = b.find(b"\"zscore\"")
+	assert i > 0
+	b[i:i + 8] = b"\"zzzzzz\""
+	if sys.argv[3] == "fix":
+	    b[-4:] = zlib.crc32(bytes(b[:-4])).to_bytes(4, "little")
+	open(sys.argv[2], "wb").write(b)
+	EOF
+	"$PYTHON" refamily.py md.model new.model fix &&
+	test_expect_code 1 aiops-eval -q new.model md.test.tensor >/dev/null 2>err &&
+	test_grep "unknown model family" err &&
+	aiops-ingest -q --scaler-from new.model -O csv "$TOP/testdata/metrics-demo.csv" >n.out &&
+	test_cmp t.out n.out &&
+	"$PYTHON" refamily.py md.model bad.model keep &&
+	test_expect_code 1 aiops-ingest -q --scaler-from bad.model -O csv new.csv >out 2>err &&
+	test_grep "bad.model: model checksum mismatch" err
+'
+
 test_expect_success NUMPY '--scaler-from in a buffered run (--sort) gives the same values' '
 	aiops-ingest -q --sort --scaler-from minmax.train.tensor -O csv new.csv >sorted.out &&
 	"$PYTHON" scalecheck.py minmax sc.csv 6 minmax.info sorted.out new.csv
