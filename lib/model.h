@@ -18,6 +18,7 @@
 
 #define AIOPS_MODEL_VERSION 1
 #define AIOPS_MODEL_MAGIC "\x89" "AIMDL\r\n"
+#define AIOPS_MODEL_MAX_FILE (1u << 30)  /* a model file is read whole: at most 1 GiB */
 #define AIOPS_MAX_PARAMS 16
 
 /* Hyperparameters: name = number (integers are whole doubles). */
@@ -120,7 +121,8 @@ int aiops_model_load(struct aiops_model *m, const char *path, struct aiops_error
 
 /*
  * The frame alone (lib/modelfile.c, which knows no family): read a model
- * file whole into b; check p[0..n) as aiops_model_load() does and parse its
+ * file whole into b (more than AIOPS_MODEL_MAX_FILE bytes is AIOPS_ERR_LIMIT,
+ * and so is a compressed one that inflates to more); check p[0..n) as aiops_model_load() does and parse its
  * metadata into *meta (the caller's reference), *narr and *arrays giving the
  * arrays that follow; or both at once, for the metadata only.
  */

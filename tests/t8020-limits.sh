@@ -258,6 +258,16 @@ test_expect_success 'a zip bomb: stopped at the record limit, memory small' '
 	test_path_is_missing zip.csv &&
 	rss_ok zip.rss 102400
 '
+test_expect_success 'a gzip bomb as a model: stopped at the model file limit (1 GiB)' '
+	{
+		timed model.rss timeout 120 aiops-eval line.csv.gz 2>err
+		echo $? >status
+	} &&
+	test "$(cat status)" = 1 &&
+	echo "aiops-eval: line.csv.gz: model larger than 1 GiB, the most read" >expect &&
+	test_cmp expect err &&
+	rss_ok model.rss 1310720
+'
 rm -f line.csv.gz rows.csv.gz bomb.zip
 
 # Flat-memory streams ------------------------------------------------------------------------
