@@ -40,8 +40,6 @@
 	"avx512f,avx512bw,avx512vbmi,avx512dq,avx512cd,avx512vl,bmi2")))
 #define XAVX2 __attribute__((target("avx2")))
 
-static const double p10[8] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7 };
-
 /* The bits of window offsets [off, off + 64) that fall in [a, z). */
 X512 static inline uint64_t
 window_bits(long a, long z, long off)
@@ -125,7 +123,7 @@ fields8(const char *line, size_t len, const uint32_t *fend, size_t fi, size_t nf
 	t = _mm512_add_epi64(_mm512_mul_epu32(t, _mm512_set1_epi64(10000)),
 	    _mm512_srli_epi64(t, 32));
 	__m512d x = _mm512_div_pd(_mm512_cvtepu64_pd(t),
-	    _mm512_permutexvar_pd(frac, _mm512_loadu_pd(p10)));
+	    _mm512_permutexvar_pd(frac, _mm512_loadu_pd(aiops_pow10)));
 	x = _mm512_mask_xor_pd(x, neg, x, _mm512_set1_pd(-0.0));
 	_mm512_mask_storeu_pd(out, lanes, x);
 	/* "." alone is not a number */
@@ -210,9 +208,10 @@ fields4(const char *line, const uint32_t *fend, size_t fi, size_t nf, double *ou
 	/* the digits after the point: where the point was, from the top byte */
 	unsigned dm = (unsigned)_mm256_movemask_epi8(dots);
 	unsigned b0 = dm & 0xff, b1 = (dm >> 8) & 0xff, b2 = (dm >> 16) & 0xff, b3 = dm >> 24;
-	__m256d div = _mm256_set_pd(p10[b3 ? 7 - __builtin_ctz(b3) : 0],
-	    p10[b2 ? 7 - __builtin_ctz(b2) : 0], p10[b1 ? 7 - __builtin_ctz(b1) : 0],
-	    p10[b0 ? 7 - __builtin_ctz(b0) : 0]);
+	__m256d div = _mm256_set_pd(aiops_pow10[b3 ? 7 - __builtin_ctz(b3) : 0],
+	    aiops_pow10[b2 ? 7 - __builtin_ctz(b2) : 0],
+	    aiops_pow10[b1 ? 7 - __builtin_ctz(b1) : 0],
+	    aiops_pow10[b0 ? 7 - __builtin_ctz(b0) : 0]);
 	__m256i t = _mm256_maddubs_epi16(c, _mm256_set1_epi16(0x010a));
 	t = _mm256_madd_epi16(t, _mm256_set1_epi32(0x00010064));
 	t = _mm256_add_epi64(_mm256_mul_epu32(t, _mm256_set1_epi64x(10000)),
@@ -239,7 +238,7 @@ fields_avx2(const char *line, const uint32_t *fend, size_t f0, size_t nf, double
 
 /* The best the processor offers. */
 static int
-cpu_level(void)
+cpu_probe(void)
 {
 	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 	    __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512dq") &&
@@ -252,11 +251,25 @@ cpu_level(void)
 }
 #else
 static int
-cpu_level(void)
+cpu_probe(void)
 {
 	return AIOPS_SIMD_NONE;
 }
 #endif
+
+/* cpu_probe(), asked once: aiops_parse_fields() checks it at every line. */
+static int
+cpu_level(void)
+{
+	static int level = -1;
+	int v = __atomic_load_n(&level, __ATOMIC_RELAXED);
+
+	if (v < 0) {
+		v = cpu_probe();
+		__atomic_store_n(&level, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}
 
 int
 aiops_fields_simd(void)
