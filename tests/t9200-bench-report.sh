@@ -41,7 +41,7 @@ else:
 test_expect_success PYTHON3 'setup: fabricated results of every benchmark but push' '
 	mkdir r &&
 	cat >r/ingest.json <<-\EOF &&
-	{"pandas_ratio": 2.92, "cat_rate_ratio": 0.3, "smd_numpy_ratio": 1.31,
+	{"pandas_ratio": 2.92, "cat_rate_ratio": 0.3, "cat_rate_bound": 0.41, "smd_numpy_ratio": 1.31,
 	 "smd_pandas_ratio": 1.52, "rss_ratio": 1.001, "smd_match": true,
 	 "rss_100k_kb": 14224, "rss_1m_kb": 14336, "rss_sort_1m_kb": 637972,
 	 "pandas_version": "1.5.3", "errors": [], "seconds": 34.6,
@@ -103,6 +103,7 @@ test_expect_success PYTHON3 'setup: fabricated results of every benchmark but pu
 test_expect_success PYTHON3 'the headline: each ratio against its peer, target, met or missed' '
 	test_grep -F "| 1M x 38 CSV -> tensor, time vs \`pandas.read_csv\` | pandas | 2.92 | ≥ 10 | missed | ingest.json |" r/report.md &&
 	test_grep -F "| the same on one core, rate vs \`cat FILE >/dev/null\` | cat | 0.30 | ≥ 0.25 | met | ingest.json |" r/report.md &&
+	test_grep -F "parsing nothing (\`iofloor\`), vs \`cat\` | cat | 0.41 | – | – | ingest.json |" r/report.md &&
 	test_grep -F "| best-F1 + AUC-PR + AUC-ROC of 10M scores, time vs scikit-learn | scikit-learn | 15.50 | ≥ 5 | met | eval.json |" r/report.md &&
 	test_grep -F "| pack 200 MiB, aiops-pack time / \`tar czf\` time (default -j) | tar | 1.20 | ≤ 1.1 | missed | pack.json |" r/report.md &&
 	test_grep -F "| the same with \`-j 1\` | tar | 1.30 | – | – | pack.json |" r/report.md &&
@@ -117,7 +118,7 @@ test_expect_success PYTHON3 'a target the script does not record comes from the 
 	test_grep -F "| PCA(10) fit+score on 1M x 38 (\`--folds 0 -j <cores>\`), time vs scikit-learn on numpy'"'"'s BLAS threads | scikit-learn | 6.00 | ≥ 5 (README) | met | train.json |" r/report.md &&
 	test_grep -F "| IsolationForest(100) fit+score on 1M x 38 (\`--folds 0 -j 1\`), time vs scikit-learn (one core) | scikit-learn | 9.90 | ≥ 10 (README) | missed | train.json |" r/report.md &&
 	test_grep -F "train.py does not record the target of \`speed.iforest_ratio\`" r/report.md &&
-	test "$(jget headline.10.target_source)" = "'\''README (not recorded)'\''"
+	test "$(jget headline.11.target_source)" = "'\''README (not recorded)'\''"
 '
 
 test_expect_success PYTHON3 'a missing benchmark is "not run", a broken file "unreadable"' '

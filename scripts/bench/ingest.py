@@ -3,7 +3,9 @@
 (a) speed: a 1,000,000 x 38 numeric CSV, aiops-ingest to a tensor vs pandas.read_csv and cat,
     at the default -j (2 threads on 2 processors) and on one core (-j 1), with the file in the
     page cache (the headline), and again with the file dropped from the page cache before
-    every run (posix_fadvise DONTNEED), where cat reads at the disk's rate;
+    every run (posix_fadvise DONTNEED), where cat reads at the disk's rate; and the floor
+    of the one-core figure: the same reading and tensor writing without any parsing
+    (build/bench/iofloor, from scripts/bench/iofloor.c);
 (b) memory: peak RSS of stdin-to-stdout streaming at 100k and 1M rows (should be flat);
 (c) exactness: every SMD train/test file, aiops-ingest -O npy vs numpy.loadtxt, value for value.
 Prints a summary table and writes it as JSON to $AIOPS_BENCH_DIR/ingest.json. Exits 1 when a
@@ -44,6 +46,8 @@ STRICT = os.environ.get("AIOPS_BENCH_STRICT", "") not in ("", "0")
 
 INGEST = os.path.join(BIN, "aiops-ingest")
 GENCSV = os.path.join(TESTBIN, "gencsv")
+BENCHBIN = os.environ.get("AIOPS_BENCHBIN") or os.path.join(os.path.dirname(BIN), "bench")
+IOFLOOR = os.path.join(BENCHBIN, "iofloor")
 SCRATCH = os.path.join(BENCH, "ingest.tmp")
 
 errors = []
@@ -185,6 +189,19 @@ def speed(res):
         fail("big.tensor: %s rows, %d columns; wanted %d, %d" %
              (info.get("rows"), len(info.get("columns", [])), ROWS, COLS))
     aiops1 = best(lambda: to_tensor(1))
+
+    # The same work without the parsing (scripts/bench/iofloor.c): read the CSV, write the
+    # same 1M x 38 float64 tensor through the library's writer (blocks, CRC-32, fsync,
+    # rename). cat / that is the most that any parser can reach of cat's rate on one core.
+    def floor_run():
+        if os.path.exists(tensor):
+            os.unlink(tensor)
+        return run([IOFLOOR, big, str(ROWS), str(COLS), tensor])[0]
+    floor = best(floor_run)
+    info = tensor_info(tensor)
+    if info.get("rows") != ROWS or len(info.get("columns", [])) != COLS:
+        fail("iofloor's tensor: %s rows, %d columns; wanted %d, %d" %
+             (info.get("rows"), len(info.get("columns", [])), ROWS, COLS))
     # What a processor without AVX-512 (VBMI) gets: AVX2's four fields at a time, and
     # one by one. Where this one lacks a level, the run is the level below.
     aiops_avx2 = best(lambda: to_tensor(jobs, "avx2"))
@@ -196,6 +213,8 @@ def speed(res):
         (jobs, aiops, REPEAT, aiops_null))
     say("aiops-ingest -j 1 big.csv -o big.tensor: %.3f s (best of %d); to /dev/null %.3f s" %
         (aiops1, REPEAT, aiops1_null))
+    say("no parsing (iofloor: read big.csv, write the tensor): %.3f s (best of %d)" %
+        (floor, REPEAT))
     say("processor: %s; -j %d -o big.tensor with AIOPS_SIMD=avx2 %.3f s, =none %.3f s" %
         (simd_level(), jobs, aiops_avx2, aiops_scalar))
 
@@ -251,6 +270,7 @@ def speed(res):
         "pandas_wall_ratio": round(pd_wall / aiops, 2),
         "cat_rate_ratio": round(cat / aiops1, 4),
         "cat_rate_ratio_jobs": round(cat / aiops, 4),
+        "floor_s": round(floor, 4), "cat_rate_bound": round(cat / floor, 4),
         "cold_cat_s": round(cold_cat, 4), "cold_aiops_s": round(cold_aiops, 4),
         "cold_aiops_1core_s": round(cold_aiops1, 4),
         "cold_pandas_s": round(cold_pd, 4),
@@ -365,6 +385,9 @@ def summary(res):
         row("aiops MB/s / cat MB/s, one core (-j 1)", "%.4f" % res["cat_rate_ratio"],
             ">= %g" % TARGET_CAT_RATIO, res["cat_rate_ratio"] >= TARGET_CAT_RATIO)
         row("  the same, -j %d" % res["jobs"], "%.4f" % res["cat_rate_ratio_jobs"])
+        if "floor_s" in res:
+            row("no parsing: read the CSV, write the tensor", "%.3f s" % res["floor_s"])
+            row("  cat / that: the most any parser reaches", "%.4f" % res["cat_rate_bound"])
         row("from the disk: cat, aiops-ingest -o tensor", "%.3f s, %.3f s (-j 1 %.3f s)" %
             (res["cold_cat_s"], res["cold_aiops_s"], res["cold_aiops_1core_s"]))
         row("  aiops MB/s / cat MB/s, from the disk, -j 1", "%.4f" % res["cold_cat_rate_ratio"])
@@ -391,7 +414,7 @@ def summary(res):
 
 
 def main():
-    for prog in (INGEST, GENCSV):
+    for prog in (INGEST, GENCSV, IOFLOOR):
         if not os.access(prog, os.X_OK):
             say("ingest.py: %s: not built; run make first" % prog)
             return 1
