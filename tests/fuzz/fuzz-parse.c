@@ -4,7 +4,9 @@
  * promises equal, correctly rounded results), aiops_parse_i64() against
  * strtoll(), aiops_parse_time() against its own printing (a date-time read,
  * printed and read again gives the same milliseconds), and
- * aiops_format_double() by reading its output back. The input is the text;
+ * aiops_format_double() by reading its output back, and
+ * aiops_parse_fields() (the vector path of wide CSV) at every level against
+ * aiops_parse_decimal_field() and strtod(). The input is the text;
  * its first 8 bytes are also taken as a double and as an int64 for the
  * printers.
  */
@@ -126,6 +128,63 @@ check_format(const uint8_t *data, size_t size)
 		abort();
 }
 
+/*
+ * aiops_parse_fields() on the input as one comma-separated line, from a
+ * first field the input picks, at every level the processor has: a field
+ * is taken only when aiops_parse_decimal_field() takes it and it has 1 to
+ * 8 digits and point after its sign (none at AIOPS_SIMD_NONE), and then its
+ * value is strtod's. A field left out is only slower (the caller parses it
+ * one by one): eight fields longer than the AVX-512 window are all left
+ * out. test-parse checks that the short ones are all taken. s is an
+ * exact-size heap copy: a read past the line is caught.
+ */
+static void
+check_fields(const char *s, size_t n)
+{
+	uint32_t fend[260];
+	double out[260];
+	uint8_t ok[33];
+	size_t nd = aiops_csv_delims(s, n, ',', fend, 258), nf, f0;
+
+	if (nd >= 258 || n > UINT32_MAX)
+		return;
+	nf = nd + 1;
+	fend[nf - 1] = (uint32_t)n;
+	f0 = n > 0 ? (unsigned char)s[0] % nf : 0;
+	for (int level = AIOPS_SIMD_NONE; level <= aiops_fields_simd(); level++) {
+		memset(ok, 0xff, sizeof(ok));
+		aiops_parse_fields(level, s, n, fend, f0, nf, out, ok);
+		for (size_t fi = f0; fi < nf; fi++) {
+			const char *f = s + (fi ? fend[fi - 1] + 1 : 0), *fe = s + fend[fi];
+			size_t k = fi - f0, digits = (size_t)(fe - f) -
+			    (f < fe && (*f == '-' || *f == '+'));
+			uint64_t m;
+			int fr, ng, got = ok[k / 8] >> (k % 8) & 1;
+			int want = level > AIOPS_SIMD_NONE &&
+			    aiops_parse_decimal_field(f, fe, &m, &fr, &ng) == 0 &&
+			    digits >= 1 && digits <= 8;
+			char *z, *e;
+			double ref;
+
+			if (got && !want) {
+				fprintf(stderr, "aiops_parse_fields at level %d: field %zu \"%.*s\" "
+				    "taken %d, wanted %d\n", level, fi, (int)(fe - f), f, got, want);
+				abort();
+			}
+			if (!got)
+				continue;
+			z = fz_str((const uint8_t *)f, (size_t)(fe - f));
+			ref = strtod(z, &e);
+			if (*e != '\0' || !same_double(out[k], ref)) {
+				fprintf(stderr, "aiops_parse_fields at level %d: \"%s\" = %.17g, "
+				    "strtod = %.17g\n", level, z, out[k], ref);
+				abort();
+			}
+			free(z);
+		}
+	}
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -150,6 +209,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_double(s, size);
 	check_i64(s, size);
 	check_time(s, size);
+	check_fields(s, size);
 	if (aiops_parse_double_fast(s, s + size, &v, &endp) == 0 && (endp < s || endp > s + size))
 		abort();
 	if (aiops_parse_duration(z, &ms) == 0 && ms < 1)
