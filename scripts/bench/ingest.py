@@ -180,14 +180,18 @@ def speed(res):
         return run([INGEST, "-j", str(jobs), big, "-o", tensor],
                    env={"AIOPS_SIMD": simd} if simd else None)[0]
 
+    def check_shape(who):
+        """The tensor just written has ROWS rows and COLS columns."""
+        info = tensor_info(tensor)
+        if info.get("rows") != ROWS or len(info.get("columns", [])) != COLS:
+            fail("%s: %s rows, %d columns; wanted %d, %d" %
+                 (who, info.get("rows"), len(info.get("columns", [])), ROWS, COLS))
+
     # The default -j: 2 threads where there are 2 processors (aiops-ingest(1)); -j 1 is
     # one core, as pandas.read_csv is.
     jobs = 2 if (os.cpu_count() or 1) >= 2 else 1
     aiops = best(lambda: to_tensor(jobs))
-    info = tensor_info(tensor)
-    if info.get("rows") != ROWS or len(info.get("columns", [])) != COLS:
-        fail("big.tensor: %s rows, %d columns; wanted %d, %d" %
-             (info.get("rows"), len(info.get("columns", [])), ROWS, COLS))
+    check_shape("big.tensor")
     aiops1 = best(lambda: to_tensor(1))
 
     # The same work without the parsing (scripts/bench/iofloor.c): read the CSV, write the
@@ -198,10 +202,8 @@ def speed(res):
             os.unlink(tensor)
         return run([IOFLOOR, big, str(ROWS), str(COLS), tensor])[0]
     floor = best(floor_run)
-    info = tensor_info(tensor)
-    if info.get("rows") != ROWS or len(info.get("columns", [])) != COLS:
-        fail("iofloor's tensor: %s rows, %d columns; wanted %d, %d" %
-             (info.get("rows"), len(info.get("columns", [])), ROWS, COLS))
+    check_shape("iofloor's tensor")
+
     # What a processor without AVX-512 (VBMI) gets: AVX2's four fields at a time, and
     # one by one. Where this one lacks a level, the run is the level below.
     aiops_avx2 = best(lambda: to_tensor(jobs, "avx2"))
