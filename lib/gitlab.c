@@ -44,6 +44,24 @@ wipe(struct aiops_buf *b)
 	aiops_buf_release(b);
 }
 
+/*
+ * The response record and the connection of one request, and the request's
+ * method, URL, name in messages and header lines into q.
+ */
+static int
+session(const struct aiops_gitlab_opts *o, const char *method, const char *url,
+    const char *what, const char *const *hdrs, struct aiops_http_req *q, struct aiops_http **h,
+    struct aiops_http_resp **resp, struct aiops_error *e)
+{
+	if ((*resp = aiops_malloc(sizeof(**resp))) == NULL)
+		return aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+	q->method = method;
+	q->url = url;
+	q->what = what;
+	q->headers = hdrs;
+	return aiops_http_open(h, &o->http, e);
+}
+
 static int
 refused(const struct aiops_http_resp *r, const char *what, const struct aiops_gitlab_opts *o,
     struct aiops_error *e)
@@ -86,17 +104,9 @@ aiops_gitlab_put(const struct aiops_gitlab_opts *o, const char *package, const c
 		ret = aiops_error_set(e, AIOPS_ERR_IO, "%s: not a regular file, or it changed", path);
 		goto out;
 	}
-	if ((resp = aiops_malloc(sizeof(*resp))) == NULL) {
-		ret = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((ret = aiops_http_open(&h, &o->http, e)) != AIOPS_OK)
-		goto out;
 	hdrs[1] = auth.buf;
-	q.method = "PUT";
-	q.url = url.buf;
-	q.what = what;
-	q.headers = hdrs;
+	if ((ret = session(o, "PUT", url.buf, what, hdrs, &q, &h, &resp, e)) != AIOPS_OK)
+		goto out;
 	q.body_fd = fd;
 	q.body_off = 0;
 	q.body_size = size;
@@ -154,17 +164,9 @@ aiops_gitlab_get(const struct aiops_gitlab_opts *o, const char *package, const c
 	snprintf(what, sizeof(what), "GET %s/%s/%s", package, version, file_name);
 	if ((ret = endpoint(o, package, version, file_name, &url, &auth, e)) != AIOPS_OK)
 		goto out;
-	if ((resp = aiops_malloc(sizeof(*resp))) == NULL) {
-		ret = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if ((ret = aiops_http_open(&h, &o->http, e)) != AIOPS_OK)
-		goto out;
 	hdrs[0] = auth.buf;
-	q.method = "GET";
-	q.url = url.buf;
-	q.what = what;
-	q.headers = hdrs;
+	if ((ret = session(o, "GET", url.buf, what, hdrs, &q, &h, &resp, e)) != AIOPS_OK)
+		goto out;
 	q.out_fd = fd;
 	q.out_max = UINT64_MAX / 2;
 	if ((ret = aiops_http_request(h, &q, resp, e)) != AIOPS_OK)
