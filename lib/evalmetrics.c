@@ -619,10 +619,7 @@ aiops_interp_load(const char *path, struct aiops_interp **segs, size_t *nsegs,
 {
 	struct interp_parse P = { 0 };
 	struct aiops_buf b = AIOPS_BUF_INIT;
-	struct aiops_src *src;
-	char tmp[65536];
 	const char *p, *end;
-	ssize_t k;
 	long line = 0;
 	int r;
 
@@ -630,18 +627,8 @@ aiops_interp_load(const char *path, struct aiops_interp **segs, size_t *nsegs,
 	*nsegs = 0;
 	P.name = strcmp(path, "-") == 0 ? "<stdin>" : path;
 	P.e = e;
-	if ((r = aiops_src_open(&src, path, e)) != AIOPS_OK)
+	if ((r = aiops_src_read_all(path, UINT64_MAX, "interpretation file", &b, e)) != AIOPS_OK)
 		return r;
-	while ((k = aiops_src_read(src, tmp, sizeof(tmp), e)) > 0)
-		if (aiops_buf_add(&b, tmp, (size_t)k) != AIOPS_OK) {
-			k = nomem(e);
-			break;
-		}
-	aiops_src_close(src);
-	if (k < 0) {
-		aiops_buf_release(&b);
-		return (int)k;
-	}
 	p = b.buf ? b.buf : "";
 	end = p + b.len;
 	r = AIOPS_OK;

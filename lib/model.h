@@ -122,9 +122,10 @@ int aiops_model_load(struct aiops_model *m, const char *path, struct aiops_error
 /*
  * The frame alone (lib/modelfile.c, which knows no family): read a model
  * file whole into b (more than AIOPS_MODEL_MAX_FILE bytes is AIOPS_ERR_LIMIT,
- * and so is a compressed one that inflates to more); check p[0..n) as aiops_model_load() does and parse its
- * metadata into *meta (the caller's reference), *narr and *arrays giving the
- * arrays that follow; or both at once, for the metadata only.
+ * and so is a compressed one that inflates to more); check p[0..n) as
+ * aiops_model_load() does and parse its metadata into *meta (the caller's
+ * reference), *narr and *arrays giving the arrays that follow; or both at
+ * once, for the metadata only.
  */
 int aiops_model_read_file(const char *path, struct aiops_buf *b, struct aiops_error *e);
 int aiops_model_frame(const unsigned char *p, size_t n, const char *path, json_t **meta,

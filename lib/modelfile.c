@@ -15,30 +15,7 @@
 int
 aiops_model_read_file(const char *path, struct aiops_buf *b, struct aiops_error *e)
 {
-	struct aiops_src *s;
-	char tmp[65536];
-	ssize_t k;
-	int r;
-
-	if ((r = aiops_src_open(&s, path, e)) != AIOPS_OK)
-		return r;
-	while ((k = aiops_src_read(s, tmp, sizeof(tmp), e)) > 0) {
-		if ((size_t)k > AIOPS_MODEL_MAX_FILE - b->len) {
-			k = aiops_error_set(e, AIOPS_ERR_LIMIT, "%s: model larger than %u GiB, the most read",
-			    path, AIOPS_MODEL_MAX_FILE >> 30);
-			break;
-		}
-		if (aiops_buf_add(b, tmp, (size_t)k) != AIOPS_OK) {
-			k = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
-			break;
-		}
-	}
-	aiops_src_close(s);
-	if (k < 0) {
-		aiops_buf_release(b);
-		return (int)k;
-	}
-	return AIOPS_OK;
+	return aiops_src_read_all(path, AIOPS_MODEL_MAX_FILE, "model", b, e);
 }
 
 int

@@ -302,6 +302,43 @@ aiops_src_read_full(struct aiops_src *s, void *buf, size_t n, struct aiops_error
 	return AIOPS_OK;
 }
 
+int
+aiops_src_read_all(const char *spec, uint64_t max, const char *what, struct aiops_buf *b,
+    struct aiops_error *e)
+{
+	struct aiops_src *s;
+	char tmp[65536];
+	ssize_t k;
+	int r;
+
+	if ((r = aiops_src_open(&s, spec, e)) != AIOPS_OK)
+		return r;
+	while ((k = aiops_src_read(s, tmp, sizeof(tmp), e)) > 0) {
+		if ((uint64_t)k > max - b->len) {
+			if (max % (1u << 30) == 0)
+				k = aiops_error_set(e, AIOPS_ERR_LIMIT, "%s: %s larger than %llu GiB, "
+				    "the most read", spec, what, (unsigned long long)(max >> 30));
+			else if (max % (1u << 20) == 0)
+				k = aiops_error_set(e, AIOPS_ERR_LIMIT, "%s: %s larger than %llu MiB, "
+				    "the most read", spec, what, (unsigned long long)(max >> 20));
+			else
+				k = aiops_error_set(e, AIOPS_ERR_LIMIT, "%s: %s larger than %llu bytes, "
+				    "the most read", spec, what, (unsigned long long)max);
+			break;
+		}
+		if (aiops_buf_add(b, tmp, (size_t)k) != AIOPS_OK) {
+			k = aiops_error_set(e, AIOPS_ERR_NOMEM, "out of memory");
+			break;
+		}
+	}
+	aiops_src_close(s);
+	if (k < 0) {
+		aiops_buf_release(b);
+		return (int)k;
+	}
+	return AIOPS_OK;
+}
+
 ssize_t
 aiops_src_peek(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e)
 {

@@ -84,6 +84,15 @@ ssize_t aiops_src_read(struct aiops_src *s, void *buf, size_t n, struct aiops_er
  * (AIOPS_ERR_FORMAT "truncated" when the part ends inside the n bytes). */
 int aiops_src_read_full(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e);
 
+/*
+ * Read the whole of spec (as aiops_src_open() takes it: its first part)
+ * into b, appended. More than max bytes (inflated) is AIOPS_ERR_LIMIT:
+ * "SPEC: WHAT larger than MAX, the most read", MAX in GiB, MiB or bytes.
+ * On an error b is released.
+ */
+int aiops_src_read_all(const char *spec, uint64_t max, const char *what, struct aiops_buf *b,
+    struct aiops_error *e);
+
 /* Look at the first n (<= 16) bytes of the current part without consuming them;
  * returns how many are available (fewer at a short part) or <0. Only before reading. */
 ssize_t aiops_src_peek(struct aiops_src *s, void *buf, size_t n, struct aiops_error *e);
