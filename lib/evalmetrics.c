@@ -627,7 +627,7 @@ aiops_interp_load(const char *path, struct aiops_interp **segs, size_t *nsegs,
 	*nsegs = 0;
 	P.name = strcmp(path, "-") == 0 ? "<stdin>" : path;
 	P.e = e;
-	if ((r = aiops_src_read_all(path, UINT64_MAX, "interpretation file", &b, e)) != AIOPS_OK)
+	if ((r = aiops_src_read_all(path, AIOPS_INTERP_MAX_FILE, "interpretation file", &b, e)) != AIOPS_OK)
 		return r;
 	p = b.buf ? b.buf : "";
 	end = p + b.len;

@@ -132,9 +132,11 @@ int aiops_hitrate(const double *contrib, size_t n, size_t d, const struct aiops_
  * start 0-based, end exclusive, c 1-based; blank lines and CRLF allowed;
  * path as for aiops_src_open) into *segs with 0-based columns (caller frees
  * with aiops_interp_free; *segs is NULL and *nsegs 0 on error or for an
- * empty file). AIOPS_ERR_DATA messages name path:line:column; also the
- * errors of aiops_src_open and AIOPS_ERR_NOMEM.
+ * empty file). AIOPS_ERR_DATA messages name path:line:column; the file is
+ * read whole, and more than AIOPS_INTERP_MAX_FILE bytes (inflated) is
+ * AIOPS_ERR_LIMIT; also the errors of aiops_src_open and AIOPS_ERR_NOMEM.
  */
+#define AIOPS_INTERP_MAX_FILE (256u << 20)
 int aiops_interp_load(const char *path, struct aiops_interp **segs, size_t *nsegs,
     struct aiops_error *e);
 void aiops_interp_free(struct aiops_interp *segs, size_t nsegs);

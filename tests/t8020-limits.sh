@@ -268,6 +268,19 @@ test_expect_success 'a gzip bomb as a model: stopped at the model file limit (1 
 	test_cmp expect err &&
 	rss_ok model.rss 1310720
 '
+test_expect_success 'a gzip bomb as an interpretation file: stopped at its limit (256 MiB)' '
+	aiops-ingest -q -o small.tensor "$TESTDATA/metrics-demo.csv" &&
+	aiops-train -q --space zscore -o small.model small.tensor &&
+	{
+		timed interp.rss timeout 120 aiops-eval -q --interpretation line.csv.gz \
+			small.model small.tensor 2>err
+		echo $? >status
+	} &&
+	test "$(cat status)" = 1 &&
+	echo "aiops-eval: line.csv.gz: interpretation file larger than 256 MiB, the most read" >expect &&
+	test_cmp expect err &&
+	rss_ok interp.rss 409600
+'
 rm -f line.csv.gz rows.csv.gz bomb.zip
 
 # Flat-memory streams ------------------------------------------------------------------------
